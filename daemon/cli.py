@@ -1,0 +1,251 @@
+"""The ``kokoro-inbox`` command line.
+
+Exit codes (SPEC §6): 0 success, 1 conversion failed, 2 usage or config error,
+3 model files missing.  Every InboxError becomes its exit code and one line on
+stderr here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__, models
+from .config import Config, load_config
+from .converter import PreparedBook, Progress, convert, job_fingerprint, prepare
+from .engine import EngineSettings, start_pool
+from .errors import InboxError, InvalidSetting
+from .languages import LANGUAGES, VOICES
+from .settings import BookSettings, load_sidecar
+from .spoken import chapter_pieces
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.handler(args) or 0)
+    except InboxError as error:
+        print(f"kokoro-inbox: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("\nkokoro-inbox: interrupted; finished parts are kept, run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kokoro-inbox", description="EPUB to MP3 audiobooks with Kokoro.")
+    parser.add_argument("--version", action="version", version=__version__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="YAML config file (see config.example.yaml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = commands.add_parser
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return add(name, help=help, parents=[common])
+
+    convert_p = command("convert", "convert one book in the foreground")
+    convert_p.add_argument("book", type=Path)
+    convert_p.add_argument("-o", "--output", type=Path, help="MP3 to write (default: beside the book)")
+    convert_p.add_argument("--voice")
+    convert_p.add_argument("--speed", type=float)
+    convert_p.add_argument("--lang")
+    convert_p.add_argument("--bitrate", type=int)
+    convert_p.add_argument("--chapters", help="chapters to read, e.g. '1-3,7'")
+    convert_p.add_argument("--workers", type=int, help="worker processes (default: config)")
+    convert_p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    convert_p.set_defaults(handler=cmd_convert)
+
+    inspect_p = command("inspect", "show what would be read (no model needed)")
+    inspect_p.add_argument("book", type=Path)
+    inspect_p.add_argument("--json", action="store_true")
+    inspect_p.add_argument("--text", action="store_true", help="print the exact text to be spoken")
+    inspect_p.set_defaults(handler=cmd_inspect)
+
+    models_p = command("models", "fetch or check the model files")
+    models_p.add_argument("action", choices=("fetch", "check"))
+    models_p.set_defaults(handler=cmd_models)
+
+    command("voices", "list the voices").set_defaults(handler=cmd_voices)
+    command("languages", "list the languages").set_defaults(handler=cmd_languages)
+    return parser
+
+
+def _config(args: argparse.Namespace, **overrides: Any) -> Config:
+    return load_config(args.config, overrides)
+
+
+# --------------------------------------------------------------------------- convert
+
+def _requested_settings(book: Path, args: argparse.Namespace, config: Config) -> BookSettings:
+    settings = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate)
+    for suffix in (".yaml", ".yml"):
+        sidecar = book.with_suffix(suffix)
+        if sidecar.is_file():
+            settings = settings.merged(load_sidecar(sidecar))
+            break
+    flags = {"voice": args.voice, "speed": args.speed, "lang": args.lang,
+             "bitrate": args.bitrate, "chapters": args.chapters}
+    return settings.merged({k: v for k, v in flags.items() if v is not None})
+
+
+def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
+    if explicit is not None:
+        if explicit.exists() and not overwrite:
+            raise InvalidSetting(f"{explicit} exists; choose another --output or add --overwrite")
+        return explicit
+    candidate = book.with_suffix(".mp3")
+    number = 2
+    while candidate.exists():  # never overwrite an earlier audiobook
+        candidate = book.with_name(f"{book.stem} ({number}).mp3")
+        number += 1
+    return candidate
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    config = _config(args, workers=args.workers)
+    model, voices = models.resolve(config.models_dir, config.models_variant)
+    requested = _requested_settings(args.book, args, config)
+    prepared = prepare(args.book, requested, config.default_lang, config.default_voice,
+                       keep_boilerplate=not config.skip_boilerplate)
+    output = _output_path(args.book, args.output, args.overwrite)
+    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider)
+    job_dir = config.paths.processing / f"convert-{job_fingerprint(prepared)[:16]}"
+    print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
+          f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
+          f"language {prepared.settings.lang}", file=sys.stderr)
+    bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
+    with start_pool(engine, config.workers) as pool:
+        try:
+            result = convert(prepared, output, pool, engine, job_dir, config.workers,
+                             on_progress=bar.update if bar else _log_progress(prepared))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    if bar:
+        bar.close()
+    rate = result.chars_total / max(result.seconds, 1e-6)
+    print(f"wrote {result.output} ({_clock(result.audio_seconds)} of audio, "
+          f"{len(result.chapters)} chapters) in {_clock(result.seconds)}, {rate:.1f} characters/s"
+          + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _log_progress(prepared: PreparedBook) -> Callable[[Progress], None]:
+    last = [0.0]
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 10 or progress.chars_done >= progress.chars_total:
+            last[0] = now
+            log.info("%s: %.1f%% (chapter %d), %.1f characters/s", prepared.source.name,
+                     progress.percent, progress.chapter, progress.chars_per_second)
+    return report
+
+
+class ProgressBar:
+    """One redrawn line on a terminal: chapter, percent, characters/s, ETA."""
+
+    def __init__(self, prepared: PreparedBook) -> None:
+        self.prepared = prepared
+
+    def update(self, progress: Progress) -> None:
+        width = 24
+        filled = int(width * progress.percent / 100)
+        eta = _clock(progress.eta_seconds) if progress.eta_seconds is not None else "--:--"
+        title = progress.chapter_title[:28]
+        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.percent:5.1f}% "
+                f"ch {progress.chapter} {title!s:28} {progress.chars_per_second:5.1f} ch/s ETA {eta}")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+# --------------------------------------------------------------------------- inspect
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    config = _config(args)
+    requested = BookSettings()
+    prepared = prepare(args.book, requested, config.default_lang, config.default_voice,
+                       keep_boilerplate=not config.skip_boilerplate)
+    book = prepared.book
+    english = (prepared.settings.lang or "").startswith("en")
+    if args.text:
+        for chapter in prepared.chapters:
+            print(f"=== {chapter.index}. {chapter.title}")
+            for text, _ in chapter_pieces(chapter, english):
+                print(text)
+        return 0
+    record = {
+        "title": book.title, "author": book.author, "language": book.language,
+        "lang": prepared.settings.lang, "voice": prepared.settings.voice,
+        "cover": bool(book.cover), "warnings": list(book.warnings),
+        "chars_total": prepared.chars_total,
+        "chapters": [{"index": c.index, "title": c.title, "chars": c.chars,
+                      "skipped": c.skip_reason} for c in book.chapters],
+    }
+    if args.json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{book.title}\nby {book.author or 'unknown author'}\nlanguage {book.language or 'not given'}"
+          f" -> read as {prepared.settings.lang} with voice {prepared.settings.voice}")
+    print(f"{prepared.chars_total:,} characters to read; cover: {'yes' if book.cover else 'no'}\n")
+    for chapter in book.chapters:
+        note = f"  (skipped: {chapter.skip_reason})" if chapter.skip_reason else ""
+        print(f"{chapter.index:4}  {chapter.title[:60]:60} {chapter.chars:8,}{note}")
+    for warning in book.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+# --------------------------------------------------------------------------- models, lists
+
+def cmd_models(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.action == "fetch":
+        for path in models.fetch(config.models_dir, config.models_variant):
+            print(f"ok  {path}")
+        return 0
+    found = models.problems(config.models_dir, config.models_variant)
+    if found:
+        for problem in found:
+            print(f"kokoro-inbox: {problem}", file=sys.stderr)
+        return 3
+    print(f"ok  model files in {config.models_dir} are complete and verified")
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    print("\n".join(VOICES))
+    return 0
+
+
+def cmd_languages(args: argparse.Namespace) -> int:
+    for code, (name, voice, _) in LANGUAGES.items():
+        print(f"{code:6} {name:22} default voice {voice}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The service configuration: built once at start-up, validated, frozen.
+
+Sources, later ones winning: built-in defaults, the YAML file, environment
+variables ``KOKORO_INBOX_<SECTION>_<KEY>``, command-line flags.  Unknown keys,
+wrong types, bad values and overlapping folders stop start-up with a message
+naming the key, before any thread or process starts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from .errors import ConfigError, InvalidSetting
+from .languages import check_language, parse_voice
+from .settings import BITRATE_RANGE, SPEED_RANGE
+
+ENV_PREFIX = "KOKORO_INBOX_"
+
+
+def _choice(*options: str) -> Callable[[str, Any], Any]:
+    def check(key: str, value: Any) -> Any:
+        if value not in options:
+            raise ConfigError(f"{key}: {value!r} is not allowed; use one of {', '.join(options)}")
+        return value
+    return check
+
+
+def _number(low: float, high: float, integer: bool = False) -> Callable[[str, Any], Any]:
+    def check(key: str, value: Any) -> Any:
+        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            kind = "a whole number" if integer else "a number"
+            raise ConfigError(f"{key}: {value!r} must be {kind} from {low} to {high}")
+        if not low <= value <= high:
+            raise ConfigError(f"{key}: {value!r} is out of range; allowed is {low} to {high}")
+        return value
+    return check
+
+
+def _text(optional: bool = False) -> Callable[[str, Any], Any]:
+    def check(key: str, value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{key}: {value!r} must be text")
+        return value
+    return check
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} must be true or false")
+    return value
+
+
+def _workers(key: str, value: Any) -> Any:
+    if value == "auto":
+        return value
+    return _number(1, 256, integer=True)(key, value)
+
+
+def _voice(key: str, value: Any) -> str:
+    try:
+        return str(parse_voice(value if isinstance(value, str) else ""))
+    except InvalidSetting as error:
+        raise ConfigError(f"{key}: {error.message.partition(': ')[2]}") from None
+
+
+def _lang(key: str, value: Any) -> str:
+    try:
+        return check_language(value if isinstance(value, str) else "")
+    except InvalidSetting as error:
+        raise ConfigError(f"{key}: {error.message.partition(': ')[2]}") from None
+
+
+# section -> key -> (default, checker). A section of None holds top-level keys.
+SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
+    "paths": {name: (name, _text()) for name in ("inbox", "outbox", "archive", "failed", "processing")},
+    "models": {
+        "dir": ("models", _text()),
+        "variant": ("int8", _choice("int8", "fp32")),
+        "provider": ("CPUExecutionProvider", _text()),
+    },
+    "watch": {
+        "mode": ("auto", _choice("auto", "native", "polling")),
+        "settle_seconds": (5, _number(0, 3600)),
+        "rescan_seconds": (60, _number(1, 86400)),
+    },
+    "defaults": {
+        "voice": ("af_heart", _voice),
+        "speed": (1.0, _number(*SPEED_RANGE)),
+        "lang": ("en-us", _lang),
+        "bitrate": (64, _number(*BITRATE_RANGE, integer=True)),
+    },
+    "api": {
+        "enabled": (True, _bool),
+        "host": ("127.0.0.1", _text()),
+        "port": (8000, _number(1, 65535, integer=True)),
+        "token": (None, _text(optional=True)),
+        "max_upload_mb": (200, _number(1, 10240, integer=True)),
+    },
+    None: {
+        "workers": ("auto", _workers),
+        "threads_per_worker": (1, _number(1, 64, integer=True)),
+        "after_success": ("archive", _choice("archive", "delete", "keep")),
+        "skip_boilerplate": (True, _bool),
+        "log_level": ("info", _choice("debug", "info", "warning", "error")),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Paths:
+    inbox: Path
+    outbox: Path
+    archive: Path
+    failed: Path
+    processing: Path
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: Paths
+    models_dir: Path
+    models_variant: str
+    models_provider: str
+    watch_mode: str
+    settle_seconds: float
+    rescan_seconds: float
+    workers: int
+    threads_per_worker: int
+    default_voice: str
+    default_speed: float
+    default_lang: str
+    default_bitrate: int
+    after_success: str
+    skip_boilerplate: bool
+    api_enabled: bool
+    api_host: str
+    api_port: int
+    api_token: str | None
+    max_upload_mb: int
+    log_level: str
+    source: Path | None = None
+
+
+def _dotted(section: str | None, key: str) -> str:
+    return f"{section}.{key}" if section else key
+
+
+def _merge_file(values: dict[str, Any], data: Mapping[str, Any], origin: str) -> None:
+    for name, item in data.items():
+        if name in SCHEMA and name is not None:
+            if item is None:
+                continue
+            if not isinstance(item, dict):
+                raise ConfigError(f"{name}: must be a section of keys ({origin})")
+            for key, value in item.items():
+                if key not in SCHEMA[name]:
+                    raise ConfigError(f"{name}.{key}: unknown key ({origin}); allowed in {name}: "
+                                      f"{', '.join(SCHEMA[name])}")
+                values[f"{name}.{key}"] = value
+        elif name in SCHEMA[None]:
+            values[name] = item
+        else:
+            known = [s for s in SCHEMA if s] + list(SCHEMA[None])
+            raise ConfigError(f"{name}: unknown key ({origin}); known keys are {', '.join(known)}")
+
+
+def _merge_env(values: dict[str, Any], environ: Mapping[str, str]) -> None:
+    names = {(_dotted(s, k)).replace(".", "_").upper(): _dotted(s, k)
+             for s, keys in SCHEMA.items() for k in keys}
+    for variable, raw in environ.items():
+        if not variable.startswith(ENV_PREFIX) or variable == ENV_PREFIX + "CACHE":
+            continue
+        dotted = names.get(variable[len(ENV_PREFIX):])
+        if dotted is None:
+            raise ConfigError(f"{variable}: unknown setting; the form is "
+                              f"{ENV_PREFIX}<SECTION>_<KEY>, e.g. {ENV_PREFIX}API_PORT")
+        try:
+            values[dotted] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            values[dotted] = raw
+
+
+def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the file, then the environment, then ``overrides`` ('section.key')."""
+    values: dict[str, Any] = {_dotted(s, k): d for s, keys in SCHEMA.items() for k, (d, _) in keys.items()}
+    base = Path.cwd()
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise ConfigError(f"cannot read the config file {path}: {error.strerror or error}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must be a mapping of sections and keys")
+        _merge_file(values, data, str(path))
+        base = path.resolve().parent
+    _merge_env(values, os.environ if environ is None else environ)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    for section, keys in SCHEMA.items():
+        for key, (_, check) in keys.items():
+            dotted = _dotted(section, key)
+            values[dotted] = check(dotted, values[dotted])
+
+    def folder(key: str) -> Path:
+        return (base / os.path.expanduser(values[key])).resolve()
+
+    paths = Paths(*(folder(f"paths.{n}") for n in ("inbox", "outbox", "archive", "failed", "processing")))
+    _check_folders(paths)
+    workers = values["workers"]
+    config = Config(
+        paths=paths, models_dir=folder("models.dir"), models_variant=values["models.variant"],
+        models_provider=values["models.provider"], watch_mode=values["watch.mode"],
+        settle_seconds=float(values["watch.settle_seconds"]),
+        rescan_seconds=float(values["watch.rescan_seconds"]),
+        workers=(os.cpu_count() or 1) if workers == "auto" else workers,
+        threads_per_worker=values["threads_per_worker"],
+        default_voice=values["defaults.voice"], default_speed=float(values["defaults.speed"]),
+        default_lang=values["defaults.lang"], default_bitrate=values["defaults.bitrate"],
+        after_success=values["after_success"], skip_boilerplate=values["skip_boilerplate"],
+        api_enabled=values["api.enabled"], api_host=values["api.host"], api_port=values["api.port"],
+        api_token=values["api.token"], max_upload_mb=values["api.max_upload_mb"],
+        log_level=values["log_level"], source=path,
+    )
+    return config
+
+
+def _check_folders(paths: Paths) -> None:
+    """The watched inbox must not contain the daemon's own folders, nor they it."""
+    named = {f.name: getattr(paths, f.name) for f in fields(paths)}
+    inbox = named.pop("inbox")
+    for name, folder in named.items():
+        if folder == inbox:
+            raise ConfigError(f"paths.{name} and paths.inbox are the same folder ({folder}); "
+                              "they must be separate")
+        if inbox in folder.parents:
+            raise ConfigError(f"paths.{name} ({folder}) lies inside paths.inbox ({inbox}): the "
+                              "watcher would take the daemon's own files as new books")
+        if folder in inbox.parents:
+            raise ConfigError(f"paths.inbox ({inbox}) lies inside paths.{name} ({folder}); "
+                              "keep the inbox separate from the daemon's folders")
+    seen: dict[Path, str] = {}
+    for name, folder in named.items():
+        if folder in seen:
+            raise ConfigError(f"paths.{name} and paths.{seen[folder]} are the same folder ({folder})")
+        seen[folder] = name

@@ -1,0 +1,122 @@
+"""The languages and voices Kokoro v1.0 speaks, and how a book's language maps onto them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InvalidSetting, UnsupportedLanguage
+
+# Code (as used by espeak-ng for phonemes) -> (name, default voice, voice prefix).
+LANGUAGES: dict[str, tuple[str, str, str]] = {
+    "en-us": ("English (US)", "af_heart", "a"),
+    "en-gb": ("English (UK)", "bf_emma", "b"),
+    "es": ("Spanish", "ef_dora", "e"),
+    "fr-fr": ("French", "ff_siwis", "f"),
+    "hi": ("Hindi", "hf_alpha", "h"),
+    "it": ("Italian", "if_sara", "i"),
+    "ja": ("Japanese", "jf_alpha", "j"),
+    "pt-br": ("Portuguese (Brazil)", "pf_dora", "p"),
+    "cmn": ("Mandarin Chinese", "zf_xiaobei", "z"),
+}
+
+# The 54 voices of the v1.0 voice pack (voices-v1.0.bin).
+VOICES: tuple[str, ...] = (
+    "af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "af_kore",
+    "af_nicole", "af_nova", "af_river", "af_sarah", "af_sky", "am_adam",
+    "am_echo", "am_eric", "am_fenrir", "am_liam", "am_michael", "am_onyx",
+    "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
+    "bm_daniel", "bm_fable", "bm_george", "bm_lewis", "ef_dora", "em_alex",
+    "em_santa", "ff_siwis", "hf_alpha", "hf_beta", "hm_omega", "hm_psi",
+    "if_sara", "im_nicola", "jf_alpha", "jf_gongitsune", "jf_nezumi",
+    "jf_tebukuro", "jm_kumo", "pf_dora", "pm_alex", "pm_santa", "zf_xiaobei",
+    "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi",
+    "zm_yunxia", "zm_yunyang",
+)
+
+# BCP 47 primary subtags (and a few whole tags) -> our language code.
+_BCP47 = {
+    "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "en-uk": "en-gb",
+    "en-au": "en-gb", "en-nz": "en-gb", "en-ie": "en-gb", "en-in": "en-gb",
+    "es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "ja": "ja",
+    "pt": "pt-br", "pt-br": "pt-br", "zh": "cmn", "cmn": "cmn",
+}
+
+
+def supported_list() -> str:
+    return ", ".join(LANGUAGES)
+
+
+def check_language(code: str) -> str:
+    """Return ``code`` if Kokoro speaks it, else raise with the list of those it does."""
+    normalised = code.strip().lower().replace("_", "-")
+    if normalised in LANGUAGES:
+        return normalised
+    raise InvalidSetting(
+        f"lang: {code!r} is not a supported language; use one of {supported_list()}",
+        key="lang",
+    )
+
+
+def language_for_book(dc_language: str | None, fallback: str) -> str:
+    """Map the book's ``dc:language`` onto Kokoro's languages.
+
+    No ``dc:language`` means the configured default.  A language Kokoro does
+    not speak is an error the user fixes by forcing one.
+    """
+    if not dc_language or not dc_language.strip():
+        return fallback
+    tag = dc_language.strip().lower().replace("_", "-")
+    for candidate in (tag, "-".join(tag.split("-")[:2]), tag.split("-")[0]):
+        if candidate in _BCP47:
+            return _BCP47[candidate]
+    raise UnsupportedLanguage(
+        f"the book's language is {dc_language!r}, which Kokoro cannot read; "
+        f"supported languages are {supported_list()}. To read it anyway, set "
+        f"'lang' in the book's sidecar (or --lang) to one of them"
+    )
+
+
+def default_voice(lang: str, english_default: str) -> str:
+    """The configured voice for English, else the language's own voice."""
+    if lang in ("en-us", "en-gb") and english_default:
+        return english_default
+    return LANGUAGES[lang][1]
+
+
+@dataclass(frozen=True)
+class VoiceMix:
+    """A voice or a weighted blend of voices, weights summing to 1."""
+
+    parts: tuple[tuple[str, float], ...]
+
+    def __str__(self) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0][0]
+        return ",".join(f"{name}:{round(weight * 100)}" for name, weight in self.parts)
+
+
+def parse_voice(spec: str, known: tuple[str, ...] | frozenset[str] = VOICES) -> VoiceMix:
+    """Parse ``"af_heart"`` or ``"af_sarah:60,am_adam:40"`` into a VoiceMix."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidSetting("voice: must be a voice name such as 'af_heart'", key="voice")
+    parts: list[tuple[str, float]] = []
+    for item in spec.split(","):
+        name, _, weight_text = item.strip().partition(":")
+        name = name.strip()
+        if name not in known:
+            raise InvalidSetting(
+                f"voice: {name!r} is not a known voice; see 'kokoro-inbox voices' "
+                f"(blends look like 'af_sarah:60,am_adam:40')",
+                key="voice",
+            )
+        try:
+            weight = float(weight_text) if weight_text.strip() else 1.0
+        except ValueError:
+            raise InvalidSetting(
+                f"voice: weight {weight_text!r} of {name!r} is not a number", key="voice"
+            ) from None
+        if weight <= 0:
+            raise InvalidSetting(f"voice: weight of {name!r} must be above 0", key="voice")
+        parts.append((name, weight))
+    total = sum(weight for _, weight in parts)
+    return VoiceMix(tuple((name, weight / total) for name, weight in parts))
