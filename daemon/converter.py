@@ -26,6 +26,7 @@ from typing import Callable
 from .audio import BookTags, ChapterMark, Mp3Writer
 from .engine import SAMPLE_RATE, EngineSettings, SegmentResult, SegmentTask, checkpoint_frames, synthesize_segment
 from .epub import Book, Chapter, read_book
+from .languages import ISO639_2
 from .errors import InvalidSetting, NoText, OutputError, SynthesisFailed
 from .settings import BookSettings
 from .spoken import Segment, plan_segments
@@ -196,8 +197,8 @@ def convert(prepared: PreparedBook, output: Path, executor: Executor, engine: En
         result_chapters = tracker.chapter_results()
         marks = tuple(ChapterMark(c.title, c.start_seconds, c.start_seconds + c.duration_seconds)
                       for c in result_chapters)
-        tags = BookTags(prepared.title, prepared.author, prepared.settings.lang or "", marks,
-                        prepared.book.cover)
+        tags = BookTags(prepared.title, prepared.author,
+                        ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover)
         writer.finish(tags)
     except OSError as error:
         writer.abort()

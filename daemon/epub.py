@@ -284,7 +284,8 @@ class _Package:
     author: str = ""
     language: str | None = None
     manifest: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> href, type, props
-    spine: list[str] = field(default_factory=list)  # hrefs of linear documents
+    spine: list[str] = field(default_factory=list)  # hrefs of the documents, in order
+    auxiliary: set[str] = field(default_factory=set)  # linear="no": read only if the TOC says so
     toc_href: str | None = None
     nav_href: str | None = None
     cover_href: str | None = None
@@ -367,10 +368,11 @@ def _read_package(archive: _Archive, warnings: list[str]) -> _Package:
             if entry is None:
                 warnings.append(f"the spine names {ref.get('idref')!r}, which the manifest lacks")
                 continue
-            if ref.get("linear", "yes") == "no" or entry[1] not in XHTML_TYPES:
+            if entry[1] not in XHTML_TYPES or entry[0] in package.spine:
                 continue
-            if entry[0] not in package.spine:
-                package.spine.append(entry[0])
+            package.spine.append(entry[0])
+            if ref.get("linear", "yes") == "no":
+                package.auxiliary.add(entry[0])
     if package.toc_href is None:
         package.toc_href = next(
             (p for p, t, _ in package.manifest.values() if t == "application/x-dtbncx+xml"), None
@@ -565,7 +567,7 @@ class _Walker:
         self.buffer_links = 0
 
 
-def _finish(drafts: list[_Draft]) -> tuple[Chapter, ...]:
+def _finish(drafts: list[_Draft], keep_boilerplate: bool) -> tuple[Chapter, ...]:
     chapters = []
     for draft in drafts:
         if not draft.explicit and not draft.paragraphs:
@@ -574,14 +576,14 @@ def _finish(drafts: list[_Draft]) -> tuple[Chapter, ...]:
         title = title or f"Section {len(chapters) + 1}"
         chars = sum(len(p.text) for p in draft.paragraphs)
         reason = None
-        label = SKIPPED_LABELS.get(title.strip(" .:").casefold())
+        label = None if keep_boilerplate else SKIPPED_LABELS.get(title.strip(" .:").casefold())
         if draft.reasons and not draft.paragraphs:
             reason = draft.reasons[0]
         elif not draft.paragraphs:
             reason = "no text (images only)"
         elif label:
             reason = label
-        elif draft.links >= 3 and draft.link_chars > 0.6 * chars:
+        elif not keep_boilerplate and draft.links >= 3 and draft.link_chars > 0.6 * chars:
             reason = "table of contents"
         chapters.append(Chapter(len(chapters) + 1, title[:200], tuple(draft.paragraphs), reason))
     return tuple(chapters)
@@ -596,8 +598,10 @@ def read_book(path: Path, keep_boilerplate: bool = False) -> Book:
     _check_drm(archive, warnings)
     package = _read_package(archive, warnings)
     toc = _read_nav(archive, package, warnings) or _read_ncx(archive, package, warnings)
-    spine = [p for p in package.spine if archive.find(p)]
-    for missing in sorted(set(package.spine) - set(spine)):
+    in_toc = {entry.path for entry in toc}
+    spine = [p for p in package.spine if archive.find(p)
+             and (p not in package.auxiliary or p in in_toc)]
+    for missing in sorted(p for p in package.spine if not archive.find(p)):
         warnings.append(f"{missing} is in the spine but missing from the archive; skipped")
     if not spine:
         raise NoText("the book has no readable text: its spine lists no documents "
@@ -623,7 +627,7 @@ def read_book(path: Path, keep_boilerplate: bool = False) -> Book:
             continue
         walker.document(doc, root, _doc_type(root, package.guide.get(doc)))
     _cut_missing_anchors(walker, cuts)
-    chapters = _finish(walker.drafts)
+    chapters = _finish(walker.drafts, keep_boilerplate)
 
     for warning in warnings:
         log.warning("%s: %s", path.name, warning)

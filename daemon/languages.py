@@ -33,6 +33,10 @@ VOICES: tuple[str, ...] = (
     "zm_yunxia", "zm_yunyang",
 )
 
+# ISO 639-2 codes, as the ID3 TLAN frame wants them.
+ISO639_2 = {"en-us": "eng", "en-gb": "eng", "es": "spa", "fr-fr": "fra", "hi": "hin",
+            "it": "ita", "ja": "jpn", "pt-br": "por", "cmn": "zho"}
+
 # BCP 47 primary subtags (and a few whole tags) -> our language code.
 _BCP47 = {
     "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "en-uk": "en-gb",

@@ -42,7 +42,8 @@ _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Jr", "Sr", "Prof", "Rev", "Capt",
                   "Col", "Gen", "Lt", "Sgt", "Hon", "No", "vs", "etc", "viz", "cf", "Messrs",
                   "Mme", "Mlle", "Esq", "i.e", "e.g")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+# A sentence ends at . ! ? or … and any closing quotes or brackets after it.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=—)|(?<=—)")
 
 
@@ -138,7 +139,12 @@ def _split(text: str, pattern: re.Pattern[str]) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     protected = _protect_abbreviations(text)
-    return [s.replace("\ue000", " ") for s in _split(protected, _SENTENCE_END)]
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(protected):
+        sentences.append(protected[start:match.end()])
+        start = match.end()
+    sentences.append(protected[start:])
+    return [s.replace("\ue000", " ").strip() for s in sentences if s.strip()]
 
 
 def pieces(text: str, limit: int = MAX_PIECE) -> list[tuple[str, float]]:

@@ -1,0 +1,130 @@
+"""Sidecar settings and the service config: bad values are named, good ones are typed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config
+from daemon.errors import ConfigError, InvalidSetting
+from daemon.languages import parse_voice
+from daemon.settings import BookSettings, format_chapters, load_sidecar, parse_chapters
+
+
+def test_sidecar_values_are_validated_and_typed(tmp_path):
+    sidecar = tmp_path / "Book.yaml"
+    sidecar.write_text("voice: 'af_sarah:60,am_adam:40'\nspeed: 1.2\nchapters: '1-3,7'\nbitrate: 96\n")
+    settings = BookSettings().merged(load_sidecar(sidecar))
+    assert settings.voice == "af_sarah:60,am_adam:40"
+    assert settings.speed == 1.2 and settings.bitrate == 96
+    assert settings.chapters == frozenset({1, 2, 3, 7})
+
+
+@pytest.mark.parametrize("raw, key, words", [
+    ({"voice": "af_nobody"}, "voice", "not a known voice"),
+    ({"speed": 3}, "speed", "out of range"),
+    ({"speed": "fast"}, "speed", "must be a number"),
+    ({"bitrate": 400}, "bitrate", "32 to 160"),
+    ({"lang": "xx"}, "lang", "en-us"),
+    ({"chapters": "3-1"}, "chapters", "not a valid range"),
+    ({"chapters": "one"}, "chapters", "1-3,7"),
+    ({"colour": "red"}, "colour", "unknown setting"),
+])
+def test_bad_sidecar_values_name_the_key(raw, key, words):
+    with pytest.raises(InvalidSetting) as caught:
+        BookSettings().merged(raw)
+    assert caught.value.key == key
+    assert caught.value.message.startswith(f"{key}:") and words in caught.value.message
+
+
+def test_sidecar_yaml_is_loaded_safely(tmp_path):
+    sidecar = tmp_path / "evil.yaml"
+    sidecar.write_text("voice: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(InvalidSetting):
+        load_sidecar(sidecar)
+
+
+def test_voice_blend_weights_are_normalised():
+    mix = parse_voice("af_sarah:60,am_adam:40")
+    assert mix.parts == (("af_sarah", 0.6), ("am_adam", 0.4))
+    assert str(parse_voice("af_heart")) == "af_heart"
+
+
+def test_chapter_lists_round_trip():
+    assert parse_chapters("chapters", [5, 1, 2]) == frozenset({1, 2, 5})
+    assert format_chapters(frozenset({1, 2, 3, 7, 9, 10})) == "1-3,7,9-10"
+
+
+def test_config_layers_file_env_and_flags(tmp_path):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("api:\n  port: 9000\nworkers: 3\npaths:\n  inbox: in\n")
+    config = load_config(config_file, {"workers": 2}, environ={"KOKORO_INBOX_API_PORT": "9100"})
+    assert config.api_port == 9100 and config.workers == 2
+    assert config.paths.inbox == (tmp_path / "in").resolve()  # relative to the file
+
+
+@pytest.mark.parametrize("text, words", [
+    ("colour: red\n", "colour: unknown key"),
+    ("api:\n  prot: 1\n", "api.prot: unknown key"),
+    ("api:\n  port: seventy\n", "api.port"),
+    ("workers: 0\n", "workers"),
+    ("paths:\n  inbox: data\n  outbox: data/out\n", "lies inside paths.inbox"),
+    ("paths:\n  archive: x\n  failed: x\n", "same folder"),
+])
+def test_config_errors_name_the_key(tmp_path, text, words):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file, environ={})
+    assert words in caught.value.message
+
+
+def test_unknown_environment_variable_is_an_error():
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={"KOKORO_INBOX_API_PROT": "1"})
+    assert "KOKORO_INBOX_API_PROT" in caught.value.message
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "daemon", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env=_env())
+
+
+def _env() -> dict:
+    import os
+    return {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_INBOX_")} | {
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_cli_config_error_exits_2(tmp_path):
+    (tmp_path / "bad.yaml").write_text("paths:\n  inbox: a\n  outbox: a/b\n")
+    result = _cli("inspect", "--config", "bad.yaml", "x.epub", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "paths.outbox" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_models_check_exits_3_when_missing(tmp_path):
+    (tmp_path / "c.yaml").write_text("models:\n  dir: empty\n")
+    result = _cli("models", "check", "--config", "c.yaml", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "missing" in result.stderr and "models fetch" in result.stderr
+
+
+def test_cli_inspect_bad_book_exits_1(tmp_path):
+    bad = Path(__file__).resolve().parents[1].parent / "shared/corpus/bad/text-file-renamed.epub"
+    result = _cli("inspect", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("kokoro-inbox: not an EPUB: the file is not a ZIP archive "
+                                     "(an EPUB is a ZIP of XHTML files)")
+
+
+def test_cli_inspect_lists_numbered_chapters(tmp_path):
+    book = Path(__file__).resolve().parents[1].parent / "shared/corpus/se_wells_the-time-machine.epub"
+    result = _cli("inspect", str(book), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "   3  I " in result.stdout and "(skipped: imprint)" in result.stdout
+    text = _cli("inspect", "--text", str(book), cwd=tmp_path).stdout
+    assert text.startswith("=== 3. I\nOne.\nThe Time Traveller")

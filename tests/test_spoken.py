@@ -1,0 +1,116 @@
+"""Text to speech-ready pieces: nothing dropped, nothing over the model's limit."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from daemon.epub import Chapter, Paragraph
+from daemon.spoken import (MAX_PIECE, PAUSE_CHAPTER, PAUSE_HEADING, PAUSE_PARAGRAPH, chapter_pieces,
+                           number_words, pieces, plan_segments, roman_to_int, speakable,
+                           split_sentences)
+
+WORDS = ("the lawyer walked slowly through the fog, and the lamps burned; nobody "
+         "answered — yet he knocked again: twice, thrice").split()
+
+
+def long_sentence(length: int, seed: int = 1) -> str:
+    rng = random.Random(seed)
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(rng.choice(WORDS))
+    return " ".join(words).capitalize() + "."
+
+
+@pytest.mark.parametrize("text, spoken", [
+    ("Chapter IV", "Chapter four."),
+    ("CHAPTER XIV.", "CHAPTER fourteen."),
+    ("XII", "Twelve."),
+    ("IV.", "Four."),
+    ("THE FIR TREE", "The Fir Tree."),
+    ("Letter 1", "Letter 1."),
+])
+def test_headings(text, spoken):
+    assert speakable(text, heading=True) == spoken
+
+
+@pytest.mark.parametrize("text, spoken", [
+    ("He said—no—never…", "He said — no — never..."),
+    ("“Well,” said he, ‘I promise.’", '"Well," said he, \'I promise.\''),
+    ("The war of 1914–1918 ended.", "The war of 1914 to 1918 ended."),
+    ("Bread & butter", "Bread and butter"),
+    ("I saw it in Chapter II of the book.", "I saw it in Chapter two of the book."),
+    ("I went to Mix Street.", "I went to Mix Street."),  # not a numeral after a keyword
+])
+def test_body_text(text, spoken):
+    assert speakable(text) == spoken
+
+
+def test_numbers():
+    assert [roman_to_int(x) for x in ("I", "IV", "XLII", "MCMXCIX", "IIII", "VX", "ABC")] == \
+        [1, 4, 42, 1999, None, None, None]
+    assert number_words(42) == "forty-two"
+    assert number_words(1999) == "one thousand nine hundred and ninety-nine"
+
+
+def test_sentences_keep_their_quotes_and_abbreviations():
+    text = '"Is it you?" said Mr. Utterson. H. G. Wells wrote it. Done!'
+    assert split_sentences(text) == ['"Is it you?"', "said Mr. Utterson.", "H. G. Wells wrote it.", "Done!"]
+
+
+@pytest.mark.parametrize("length", [50, 299, 301, 2000, 9000])
+def test_no_word_is_ever_dropped_and_every_piece_fits(length):
+    text = long_sentence(length) + " " + long_sentence(length // 3, seed=2)
+    cut = pieces(text)
+    assert " ".join(p for p, _ in cut).split() == text.split()
+    assert all(0 < len(p) <= MAX_PIECE for p, _ in cut)
+
+
+def test_a_word_longer_than_a_piece_is_cut_not_dropped():
+    word = "a" * 700
+    cut = pieces(f"Look: {word} there.")
+    assert "".join(p for p, _ in cut).replace(" ", "").replace("Look:", "").replace("there.", "") == word
+
+
+def test_long_sentences_split_at_clauses_first():
+    cut = pieces(long_sentence(2000))
+    assert len(cut) > 6
+    # each cut but the last ends at a clause mark or dash when one was available
+    ends = [p.rstrip()[-1] for p, _ in cut[:-1]]
+    assert sum(e in ",;:—" for e in ends) >= len(ends) * 0.8
+
+
+def test_two_thousand_character_sentence_is_within_the_phoneme_limit():
+    """The real phonemizer (espeak-ng, no model needed): every piece < 510 phonemes."""
+    from kokoro_onnx.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer()
+    sentence = long_sentence(2000, seed=7)
+    cut = pieces(sentence)
+    lengths = [len(tokenizer.phonemize(p, "en-us")) for p, _ in cut]
+    assert max(lengths) < 510
+    # and the pieces together carry as many phonemes as the sentence read whole
+    whole = len(tokenizer.phonemize(sentence, "en-us"))
+    assert abs(sum(lengths) + len(lengths) - 1 - whole) <= len(lengths) * 2
+
+
+def test_pauses_follow_paragraphs_headings_and_chapters():
+    chapter = Chapter(1, "One", (Paragraph("One", heading=True), Paragraph("First. Second."),
+                                 Paragraph("* * *"), Paragraph("Last one")))
+    cut = chapter_pieces(chapter)
+    assert cut[0] == ("One.", PAUSE_HEADING)
+    assert cut[1] == ("First. Second.", PAUSE_HEADING)  # a scene break is a long pause
+    assert cut[-1] == ("Last one", PAUSE_CHAPTER)
+    assert PAUSE_PARAGRAPH < PAUSE_HEADING < PAUSE_CHAPTER
+
+
+def test_segments_stay_inside_chapters_and_shrink_at_the_end():
+    chapters = [Chapter(n, f"C{n}", tuple(Paragraph(long_sentence(400, seed=n * 10 + k)) for k in range(12)))
+                for n in (1, 2, 3)]
+    segments = plan_segments(chapters, workers=2)
+    assert [s.index for s in segments] == list(range(len(segments)))
+    flat = [p for s in segments for p in s.pieces]
+    assert flat == [p for c in chapters for p in chapter_pieces(c)]
+    assert all(s.last_of_chapter == (s is [t for t in segments if t.chapter == s.chapter][-1]) for s in segments)
+    assert segments[-1].chars < segments[0].chars
