@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from . import __version__, models
 from .config import Config, load_config
-from .converter import PreparedBook, Progress, convert, job_fingerprint, prepare
+from .converter import ConversionResult, PreparedBook, Progress, convert, job_fingerprint, prepare
 from .engine import EngineSettings, start_pool
 from .errors import InboxError, InvalidSetting
 from .languages import LANGUAGES, VOICES
@@ -69,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     convert_p.add_argument("--workers", type=int, help="worker processes (default: config)")
     convert_p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    # For benchmarks: a JSON report of speed and peak memory, and the model-free engine.
+    convert_p.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    convert_p.add_argument("--engine", choices=("kokoro", "tone"), default="kokoro", help=argparse.SUPPRESS)
     convert_p.set_defaults(handler=cmd_convert)
 
     inspect_p = command("inspect", "show what would be read (no model needed)")
@@ -124,7 +128,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     prepared = prepare(args.book, requested, config.default_lang, config.default_voice,
                        keep_boilerplate=not config.skip_boilerplate)
     output = _output_path(args.book, args.output, args.overwrite)
-    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider)
+    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider,
+                            kind=args.engine)
     job_dir = config.paths.processing / f"convert-{job_fingerprint(prepared)[:16]}"
     print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
@@ -140,11 +145,25 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     rate = result.chars_total / max(result.seconds, 1e-6)
+    if args.report:
+        _write_report(args.report, result)
     print(f"wrote {result.output} ({_clock(result.audio_seconds)} of audio, "
           f"{len(result.chapters)} chapters) in {_clock(result.seconds)}, {rate:.1f} characters/s"
           + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
           file=sys.stderr)
     return 0
+
+
+def _write_report(path: Path, result: ConversionResult) -> None:
+    """Speed and peak memory (parent, and the largest worker) for bench/."""
+    to_mb = 1 / 1024  # ru_maxrss is in KiB on Linux
+    report = {
+        "chars": result.chars_total, "seconds": result.seconds, "audio_seconds": result.audio_seconds,
+        "chars_per_second": result.chars_total / max(result.seconds, 1e-6),
+        "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * to_mb,
+        "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * to_mb,
+    }
+    path.write_text(json.dumps(report, indent=2))
 
 
 def _clock(seconds: float) -> str:

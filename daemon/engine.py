@@ -38,6 +38,9 @@ class EngineSettings:
     voices_path: str
     threads: int = 1
     provider: str = "CPUExecutionProvider"
+    # "kokoro", or "tone": a stand-in that "reads" a character in 1/15 s of
+    # tone, instantly, for benchmarks and tests of everything around the model.
+    kind: str = "kokoro"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class _Engine:
         self.kokoro = Kokoro.from_session(session, settings.voices_path)
         self._styles: dict[str, np.ndarray] = {}
 
+    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
+        audio, _ = self.kokoro.create(text, voice=self.style(voice), speed=speed, lang=lang)
+        return np.asarray(audio, dtype=np.float32)
+
     def style(self, voice: str) -> np.ndarray:
         """The style matrix of a voice or a weighted blend of voices."""
         if voice not in self._styles:
@@ -83,7 +90,19 @@ class _Engine:
         return self._styles[voice]
 
 
-_engine: _Engine | None = None
+class _ToneEngine:
+    """Speech-shaped audio without a model: the pipeline's test and benchmark double."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+
+    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
+        frames = int(len(text) / 15 / speed * SAMPLE_RATE)
+        time_axis = np.arange(frames, dtype=np.float32) / SAMPLE_RATE
+        return (0.2 * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)
+
+
+_engine: _Engine | _ToneEngine | None = None
 
 
 def init_worker(settings: EngineSettings) -> None:
@@ -91,7 +110,11 @@ def init_worker(settings: EngineSettings) -> None:
     global _engine
     # Pool workers must not each spawn a thread per core on top of the pool.
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads))
-    _engine = _Engine(settings)
+    _engine = _load(settings)
+
+
+def _load(settings: EngineSettings) -> _Engine | _ToneEngine:
+    return _ToneEngine(settings) if settings.kind == "tone" else _Engine(settings)
 
 
 def start_pool(settings: EngineSettings, workers: int) -> "ProcessPoolExecutor":
@@ -104,10 +127,10 @@ def start_pool(settings: EngineSettings, workers: int) -> "ProcessPoolExecutor":
                                initializer=init_worker, initargs=(settings,))
 
 
-def _engine_for(settings: EngineSettings) -> _Engine:
+def _engine_for(settings: EngineSettings) -> _Engine | _ToneEngine:
     global _engine
     if _engine is None or _engine.settings != settings:
-        _engine = _Engine(settings)
+        _engine = _load(settings)
     return _engine
 
 
@@ -115,17 +138,16 @@ def synthesize_segment(task: SegmentTask) -> SegmentResult:
     """Speak every piece of a segment and write it to ``task.checkpoint``."""
     started = time.monotonic()
     engine = _engine_for(task.engine)
-    style = engine.style(task.voice)
     parts: list[np.ndarray] = []
     for text, pause in task.pieces:
         try:
-            audio, _ = engine.kokoro.create(text, voice=style, speed=task.speed, lang=task.lang)
+            audio = engine.speak(text, task.voice, task.speed, task.lang)
         except ValueError as error:
             if "no phonemes" in str(error) or "Nothing to synthesize" in str(error):
                 audio = np.zeros(0, dtype=np.float32)  # nothing pronounceable: keep the pause
             else:
                 raise SynthesisFailed(f"the voice model refused {text[:60]!r}: {error}") from None
-        parts.append(_faded(np.asarray(audio, dtype=np.float32)))
+        parts.append(_faded(audio))
         parts.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
     samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     write_checkpoint(Path(task.checkpoint), samples)

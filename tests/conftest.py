@@ -1,0 +1,34 @@
+"""Shared fixtures. Tests that need the real model use the ``real_models`` fixture."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from daemon import models
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_MODELS = ROOT / "models"
+
+
+@pytest.fixture(scope="session")
+def real_models() -> Path:
+    """The verified model files that `make models` put in ./models.
+
+    Missing files fail the test run (a skipped end-to-end test proves nothing);
+    KOKORO_INBOX_TESTS_WITHOUT_MODEL=1 turns that into a skip for quick local runs.
+    """
+    found = models.problems(REAL_MODELS, "int8")
+    if found:
+        if os.environ.get("KOKORO_INBOX_TESTS_WITHOUT_MODEL") == "1":
+            pytest.skip("model files missing: " + " ".join(found))
+        pytest.fail("model files missing (run 'make models'): " + " ".join(found))
+    return REAL_MODELS
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "real_models" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
