@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK   ?= ../shared/corpus/bench_jekyll-ch3-ch7.epub
 
-.PHONY: install models test test-fast convert bench clean
+.PHONY: install models run test test-fast convert bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(BIN)/.installed
 models: install
 	$(BIN)/kokoro-inbox models fetch
 
+# The daemon on ./inbox -> ./outbox (folders and defaults as in config.example.yaml).
+run: models
+	$(BIN)/kokoro-inbox run
+
 test: models
 	$(BIN)/python -m pytest -q
 
@@ -31,6 +35,7 @@ convert: models
 
 bench: models
 	$(BIN)/python bench/bench_convert.py
+	$(BIN)/python bench/bench_daemon.py
 
 clean:
 	rm -rf $(VENV) processing *.egg-info

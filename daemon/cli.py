@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import signal
 import sys
@@ -32,10 +33,10 @@ log = logging.getLogger(__name__)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `inspect --text | head` ends quietly
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command in ("inspect", "status", "voices", "languages") and hasattr(signal, "SIGPIPE"):
+        # `inspect --text | head` ends quietly; never for run or convert, whose pool uses pipes
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    setup_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except InboxError as error:
@@ -45,6 +46,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nkokoro-inbox: interrupted; finished parts are kept, run the same command to resume",
               file=sys.stderr)
         return 130
+
+
+class JournalFormatter(logging.Formatter):
+    """sd-daemon priority prefixes, so `journalctl -p err` works; journald adds the time."""
+
+    PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+                  logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 6)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
+
+
+def setup_logging(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("watchdog", "kokoro_onnx", "phonemizer"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
     # For benchmarks: a JSON report of speed and peak memory, and the model-free engine.
     convert_p.add_argument("--report", type=Path, help=argparse.SUPPRESS)
-    convert_p.add_argument("--engine", choices=("kokoro", "tone"), default="kokoro", help=argparse.SUPPRESS)
+    convert_p.add_argument("--engine", choices=("kokoro", "tone", "tone-slow", "tone-crash"), default="kokoro", help=argparse.SUPPRESS)
     convert_p.set_defaults(handler=cmd_convert)
 
     inspect_p = command("inspect", "show what would be read (no model needed)")
@@ -84,6 +109,20 @@ def _parser() -> argparse.ArgumentParser:
     models_p = command("models", "fetch or check the model files")
     models_p.add_argument("action", choices=("fetch", "check"))
     models_p.set_defaults(handler=cmd_models)
+
+    run_p = command("run", "the daemon: watch the inbox, convert books, serve the API")
+    run_p.add_argument("--workers", type=int)
+    run_p.add_argument("--engine", choices=("kokoro", "tone", "tone-slow", "tone-crash"), default="kokoro",
+                       help=argparse.SUPPRESS)
+    run_p.set_defaults(handler=cmd_run)
+
+    status_p = command("status", "show jobs from the outbox status files")
+    status_p.add_argument("job_id", nargs="?")
+    status_p.set_defaults(handler=cmd_status)
+
+    cancel_p = command("cancel", "cancel a queued or running job")
+    cancel_p.add_argument("job_id")
+    cancel_p.set_defaults(handler=cmd_cancel)
 
     command("voices", "list the voices").set_defaults(handler=cmd_voices)
     command("languages", "list the languages").set_defaults(handler=cmd_languages)
@@ -135,13 +174,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
           f"language {prepared.settings.lang}", file=sys.stderr)
     bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
-    with start_pool(engine, config.workers) as pool:
-        try:
-            result = convert(prepared, output, pool, engine, job_dir, config.workers,
-                             on_progress=bar.update if bar else _log_progress(prepared))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    result = convert(prepared, output, lambda: start_pool(engine, config.workers), engine, job_dir,
+                     config.workers, on_progress=bar.update if bar else _log_progress(prepared))
     if bar:
         bar.close()
     rate = result.chars_total / max(result.seconds, 1e-6)
@@ -238,6 +272,42 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"{chapter.index:4}  {chapter.title[:60]:60} {chapter.chars:8,}{note}")
     for warning in book.warnings:
         print(f"warning: {warning}")
+    return 0
+
+
+# --------------------------------------------------------------------------- daemon
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .service import run_service
+
+    config = _config(args, workers=args.workers)
+    logging.getLogger().setLevel(config.log_level.upper())
+    return run_service(config, engine_kind=args.engine)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import JobStore
+
+    store = JobStore(_config(args).paths.outbox)
+    store.load()
+    if args.job_id:
+        job = store.get(args.job_id)
+        if job is None:
+            print(f"kokoro-inbox: no job {args.job_id} in {store.outbox}", file=sys.stderr)
+            return 1
+        print(json.dumps(job.record(), indent=2, ensure_ascii=False))
+        return 0
+    for job in sorted(store.jobs.values(), key=lambda j: j.created_at, reverse=True):
+        detail = job.error or job.output_file or ""
+        print(f"{job.job_id}  {job.status:10} {job.progress:5.1f}%  {job.source}  {detail}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from .service import request_cancel
+
+    request_cancel(_config(args).paths.processing, args.job_id)
+    print(f"asked the daemon to cancel {args.job_id}")
     return 0
 
 

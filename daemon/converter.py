@@ -15,11 +15,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +28,7 @@ from .audio import BookTags, ChapterMark, Mp3Writer
 from .engine import SAMPLE_RATE, EngineSettings, SegmentResult, SegmentTask, checkpoint_frames, synthesize_segment
 from .epub import Book, Chapter, read_book
 from .languages import ISO639_2
-from .errors import InvalidSetting, NoText, OutputError, SynthesisFailed
+from .errors import InboxError, InvalidSetting, NoText, OutputError, SynthesisFailed
 from .settings import BookSettings
 from .spoken import Segment, plan_segments
 
@@ -167,92 +168,295 @@ def checkpoint_path(job_dir: Path, index: int) -> Path:
     return job_dir / f"segment-{index:05d}.flac"
 
 
-# --------------------------------------------------------------------------- conversion
+# --------------------------------------------------------------------------- one book
 
-def convert(prepared: PreparedBook, output: Path, executor: Executor, engine: EngineSettings,
-            job_dir: Path, workers: int,
-            on_progress: Callable[[Progress], None] | None = None) -> ConversionResult:
-    """Synthesise the prepared book on ``executor`` and write ``output``."""
-    started = time.monotonic()
-    segments = load_or_plan(prepared, job_dir, workers)
-    done: dict[int, int] = {}  # segment index -> frames, for finished checkpoints
-    for segment in segments:
-        frames = checkpoint_frames(checkpoint_path(job_dir, segment.index))
-        if frames is not None:
-            done[segment.index] = frames
-    resumed = len(done)
-    if resumed:
-        log.info("%s: resuming, %d of %d segments already done", prepared.source.name,
-                 resumed, len(segments))
+class BookRun:
+    """One book's conversion: its plan, finished segments, and the MP3 being written.
 
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        writer = Mp3Writer(output, prepared.settings.bitrate)
-    except (OSError, RuntimeError) as error:
-        raise OutputError(f"cannot write the audiobook to {output.parent}: {error}") from None
+    The scheduler asks it for tasks and hands back results; it appends
+    checkpoints to the MP3 strictly in order as they become available.
+    """
 
-    tracker = _Tracker(prepared, segments, done, on_progress)
-    try:
-        _run_segments(prepared, segments, done, executor, engine, job_dir, workers, writer, tracker)
-        result_chapters = tracker.chapter_results()
+    def __init__(self, prepared: PreparedBook, output: Path, engine: EngineSettings, job_dir: Path,
+                 workers: int, on_progress: Callable[[Progress], None] | None = None,
+                 label: str = "") -> None:
+        self.prepared = prepared
+        self.output = output
+        self.engine = engine
+        self.job_dir = job_dir
+        self.label = label or prepared.source.name
+        self.started = time.monotonic()
+        self.segments = load_or_plan(prepared, job_dir, workers)
+        self.done: dict[int, int] = {}  # segment index -> frames, for finished checkpoints
+        for segment in self.segments:
+            frames = checkpoint_frames(checkpoint_path(job_dir, segment.index))
+            if frames is not None:
+                self.done[segment.index] = frames
+        self.resumed = len(self.done)
+        if self.resumed:
+            log.info("%s: resuming, %d of %d segments already done", self.label, self.resumed,
+                     len(self.segments))
+        self.pending = deque(s.index for s in self.segments if s.index not in self.done)
+        self.strikes: dict[int, int] = {}  # segment index -> worker deaths while it was being read
+        self.tracker = _Tracker(prepared, self.segments, self.done, on_progress)
+        self.next_to_write = 0
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = Mp3Writer(output, prepared.settings.bitrate)
+        except (OSError, RuntimeError) as error:
+            raise OutputError(f"cannot write the audiobook to {output.parent}: {error}") from None
+        self.flush()  # what a previous run finished goes in first
+
+    def task(self, index: int) -> SegmentTask:
+        settings = self.prepared.settings
+        return SegmentTask(self.engine, self.segments[index].pieces, settings.voice or "",
+                           settings.speed, settings.lang or "en-us",
+                           str(checkpoint_path(self.job_dir, index)))
+
+    def completed(self, index: int, result: SegmentResult) -> None:
+        self.done[index] = result.frames
+        self.tracker.synthesised(index, result)
+        self.flush()
+
+    def flush(self) -> None:
+        """Append every checkpoint that is next in line to the MP3."""
+        try:
+            while self.next_to_write < len(self.segments) and self.next_to_write in self.done:
+                frames = self.writer.append_checkpoint(checkpoint_path(self.job_dir, self.next_to_write))
+                self.tracker.written(self.next_to_write, frames)
+                self.next_to_write += 1
+        except OSError as error:
+            raise OutputError(f"cannot write the audiobook to {self.output.parent}: "
+                              f"{error.strerror or error}") from None
+
+    @property
+    def complete(self) -> bool:
+        return self.next_to_write >= len(self.segments)
+
+    def finish(self) -> ConversionResult:
+        """Tag the MP3, rename it into place, and drop the checkpoints."""
+        chapters = self.tracker.chapter_results()
         marks = tuple(ChapterMark(c.title, c.start_seconds, c.start_seconds + c.duration_seconds)
-                      for c in result_chapters)
+                      for c in chapters)
+        prepared = self.prepared
         tags = BookTags(prepared.title, prepared.author,
                         ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover)
-        writer.finish(tags)
-    except OSError as error:
-        writer.abort()
-        raise OutputError(f"cannot write the audiobook to {output.parent}: {error.strerror or error}") from None
-    except BaseException:
-        writer.abort()
-        raise
-    shutil.rmtree(job_dir, ignore_errors=True)
-    return ConversionResult(
-        output=output, chapters=result_chapters, audio_seconds=writer.frames / SAMPLE_RATE,
-        chars_total=prepared.chars_total, segments_resumed=resumed,
-        segments_synthesised=len(segments) - resumed, seconds=time.monotonic() - started,
-    )
+        try:
+            self.writer.finish(tags)
+        except OSError as error:
+            self.writer.abort()
+            raise OutputError(f"cannot write the audiobook to {self.output.parent}: "
+                              f"{error.strerror or error}") from None
+        shutil.rmtree(self.job_dir, ignore_errors=True)
+        return ConversionResult(
+            output=self.output, chapters=chapters, audio_seconds=self.writer.frames / SAMPLE_RATE,
+            chars_total=prepared.chars_total, segments_resumed=self.resumed,
+            segments_synthesised=len(self.segments) - self.resumed,
+            seconds=time.monotonic() - self.started,
+        )
+
+    def abort(self, keep_checkpoints: bool = True) -> None:
+        """Stop: the partial MP3 goes; checkpoints stay for a resume unless told otherwise."""
+        self.writer.abort()
+        if not keep_checkpoints:
+            shutil.rmtree(self.job_dir, ignore_errors=True)
 
 
-def _run_segments(prepared: PreparedBook, segments: list[Segment], done: dict[int, int],
-                  executor: Executor, engine: EngineSettings, job_dir: Path, workers: int,
-                  writer: Mp3Writer, tracker: "_Tracker") -> None:
-    queue = deque(s for s in segments if s.index not in done)
-    in_flight: dict[Future[SegmentResult], int] = {}
-    window = max(2 * workers, 2)  # enough queued that no worker waits on the parent
-    settings = prepared.settings
-    next_to_write = 0
-    try:
-        while next_to_write < len(segments):
-            while queue and len(in_flight) < window:
-                segment = queue.popleft()
-                task = SegmentTask(engine, segment.pieces, settings.voice or "", settings.speed,
-                                   settings.lang or "en-us", str(checkpoint_path(job_dir, segment.index)))
-                in_flight[executor.submit(synthesize_segment, task)] = segment.index
-            while next_to_write < len(segments) and next_to_write in done:
-                tracker.written(next_to_write, writer.append_checkpoint(
-                    checkpoint_path(job_dir, next_to_write)))
-                next_to_write += 1
-            if next_to_write >= len(segments):
-                break
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = in_flight.pop(future)
-                result = _result(future, prepared.source.name)
-                done[index] = result.frames
-                tracker.synthesised(index, result)
-    finally:
-        for future in in_flight:
+# --------------------------------------------------------------------------- many books, one pool
+
+MAX_STRIKES = 3  # a segment whose worker dies this many times fails its book
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    run: BookRun
+    result: ConversionResult | None = None
+    error: InboxError | None = None
+
+
+class Scheduler:
+    """Runs the segments of several books on one executor, the oldest book first.
+
+    One book keeps every worker busy; the next book's segments start as soon as
+    the first has none left to hand out.  A worker that dies (killed, out of
+    memory) breaks the process pool: the pool is rebuilt and the segments that
+    were in flight are retried one at a time, so the death is pinned on the
+    segment that causes it, which fails its book after MAX_STRIKES deaths.
+    """
+
+    def __init__(self, executor_factory: Callable[[], Executor], workers: int) -> None:
+        self.executor_factory = executor_factory
+        self.executor = executor_factory()
+        self.workers = workers
+        self.runs: list[BookRun] = []
+        self.in_flight: dict[Future[SegmentResult], tuple[BookRun, int]] = {}
+        self.suspects: deque[tuple[BookRun, int]] = deque()
+
+    def close(self, wait: bool = False) -> None:
+        for future in self.in_flight:
             future.cancel()
+        self.in_flight.clear()
+        self.executor.shutdown(wait=wait, cancel_futures=True)
+
+    def add(self, run: BookRun) -> None:
+        self.runs.append(run)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.runs)
+
+    def remove(self, run: BookRun) -> None:
+        """Take a book out (cancelled, shutting down); its in-flight segments are dropped."""
+        if run in self.runs:
+            self.runs.remove(run)
+        for future, (owner, _) in list(self.in_flight.items()):
+            if owner is run:
+                future.cancel()
+                del self.in_flight[future]
+        self.suspects = deque(item for item in self.suspects if item[0] is not run)
+
+    def step(self, timeout: float | None = None) -> list[RunEvent]:
+        """Hand out work, wait up to ``timeout`` for some to finish, return what ended."""
+        events: list[RunEvent] = [RunEvent(run, result=run.finish()) for run in self._complete_runs()]
+        if not self._fill():  # the pool broke between two steps (a worker died while idle)
+            return events + self._recover()
+        if not self.in_flight:
+            return events
+        finished, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in finished:
+            run, index = self.in_flight.pop(future)
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken = True
+                self.in_flight[future] = (run, index)  # handled below with the others
+                continue
+            except InboxError as error:
+                events.append(self._fail(run, error))
+                continue
+            except Exception as error:  # a bug in a worker: fail the book, keep the daemon
+                log.exception("%s: segment %d failed", run.label, index)
+                events.append(self._fail(run, SynthesisFailed(f"reading segment {index} failed: {error}")))
+                continue
+            if self.suspects and self.suspects[0] == (run, index):
+                self.suspects.popleft()  # cleared: it was not the one killing workers
+            if run in self.runs:
+                try:
+                    run.completed(index, result)
+                except InboxError as error:
+                    events.append(self._fail(run, error))
+        if broken:
+            events.extend(self._recover())
+        events.extend(RunEvent(run, result=run.finish()) for run in self._complete_runs())
+        return events
+
+    def _complete_runs(self) -> list[BookRun]:
+        complete = [run for run in self.runs if run.complete]
+        for run in complete:
+            self.runs.remove(run)
+        return complete
+
+    def _fill(self) -> bool:
+        """Submit what the window allows; False when the pool turned out to be broken."""
+        if self.suspects:  # isolating a worker death: one suspect at a time, nothing else
+            if not self.in_flight:
+                run, index = self.suspects[0]
+                return self._submit(run, index)
+            return True
+        window = max(2 * self.workers, 2)  # enough queued that no worker waits on the parent
+        for run in self.runs:
+            while run.pending and len(self.in_flight) < window:
+                index = run.pending.popleft()
+                if not self._submit(run, index):
+                    run.pending.appendleft(index)
+                    return False
+        return True
+
+    def _submit(self, run: BookRun, index: int) -> bool:
+        try:
+            future = self.executor.submit(synthesize_segment, run.task(index))
+        except BrokenProcessPool:
+            return False
+        self.in_flight[future] = (run, index)
+        return True
+
+    def _fail(self, run: BookRun, error: InboxError) -> RunEvent:
+        self.remove(run)
+        run.abort(keep_checkpoints=True)
+        return RunEvent(run, error=error)
+
+    def _recover(self) -> list[RunEvent]:
+        """The pool broke: name the signal, rebuild it, and retry what was in flight."""
+        signal_name = _dead_worker_signal(self.executor)
+        lost = list(self.in_flight.values())
+        isolating = bool(self.suspects) and lost == [self.suspects[0]]
+        self.in_flight.clear()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self.executor_factory()
+        log.warning("a worker process died (%s); the pool was restarted", signal_name)
+        events = []
+        if isolating:  # exactly one segment was running: it is the culprit
+            run, index = self.suspects[0]
+            run.strikes[index] = run.strikes.get(index, 0) + 1
+            if run.strikes[index] >= MAX_STRIKES:
+                self.suspects.popleft()
+                events.append(self._fail(run, SynthesisFailed(
+                    f"a worker process was killed ({signal_name}) {MAX_STRIKES} times while reading "
+                    f"segment {index} of the book; is the machine out of memory? Finished parts "
+                    "are kept, so dropping the book again resumes")))
+        else:
+            self.suspects.extend(item for item in lost if item[0] in self.runs)
+        return events
 
 
-def _result(future: Future[SegmentResult], name: str) -> SegmentResult:
+def _dead_worker_signal(executor: Executor) -> str:
+    """Which signal killed a pool worker, from the exit codes the pool keeps (best effort).
+
+    The pool's own thread reaps its processes and then terminates the rest
+    (SIGTERM) while we look, so wait briefly for the codes and prefer any
+    other signal over its SIGTERM.
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    codes: list[int] = []
+    for _ in range(40):
+        codes = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+        if any(code != -signal.SIGTERM for code in codes):
+            break
+        time.sleep(0.05)
+    codes.sort(key=lambda code: code == -signal.SIGTERM)
+    if not codes:
+        return "signal unknown"
+    if codes[0] > 0:
+        return f"exit code {codes[0]}"
     try:
-        return future.result()
-    except BrokenProcessPool:
-        raise SynthesisFailed(
-            "a worker process died while reading the book (killed, or out of memory); "
-            "the finished parts are kept, so converting again resumes") from None
+        return f"signal {-codes[0]}, {signal.Signals(-codes[0]).name}"
+    except ValueError:
+        return f"signal {-codes[0]}"
+
+
+# --------------------------------------------------------------------------- one book, foreground
+
+def convert(prepared: PreparedBook, output: Path, executor_factory: Callable[[], Executor],
+            engine: EngineSettings, job_dir: Path, workers: int,
+            on_progress: Callable[[Progress], None] | None = None) -> ConversionResult:
+    """Synthesise the prepared book and write ``output``; raises InboxError on failure."""
+    run = BookRun(prepared, output, engine, job_dir, workers, on_progress)
+    scheduler = Scheduler(executor_factory, workers)
+    scheduler.add(run)
+    try:
+        while True:
+            for event in scheduler.step(timeout=1.0):
+                if event.error:
+                    raise event.error
+                assert event.result is not None
+                scheduler.close(wait=True)
+                return event.result
+    except BaseException:
+        scheduler.remove(run)
+        run.abort(keep_checkpoints=True)
+        scheduler.close(wait=False)
+        raise
 
 
 class _Tracker:
@@ -272,6 +476,7 @@ class _Tracker:
         self.written_frames = 0
         self.chapter_start: dict[int, int] = {}
         self.chapter_end: dict[int, int] = {}
+        self.chapters_done: set[int] = set()
         self.current_chapter = segments[0].chapter if segments else 0
 
     def synthesised(self, index: int, result: SegmentResult) -> None:
@@ -287,6 +492,25 @@ class _Tracker:
         self.chapter_start.setdefault(chapter, self.written_frames)
         self.written_frames += frames
         self.chapter_end[chapter] = self.written_frames
+        if self.segments[index].last_of_chapter:
+            self.chapters_done.add(chapter)
+
+    def chapter_states(self) -> list[dict[str, object]]:
+        """The status file's chapter list: times of the chapters written so far."""
+        states = []
+        for chapter in self.prepared.chapters:
+            state: dict[str, object] = {"index": chapter.index, "title": chapter.title,
+                                        "chars": chapter.chars, "status": "queued"}
+            if chapter.index in self.chapter_start:
+                start = self.chapter_start[chapter.index]
+                state["start_seconds"] = round(start / SAMPLE_RATE, 3)
+                state["status"] = "processing"
+                if chapter.index in self.chapters_done:
+                    end = self.chapter_end[chapter.index]
+                    state["duration_seconds"] = round((end - start) / SAMPLE_RATE, 3)
+                    state["status"] = "done"
+            states.append(state)
+        return states
 
     def _report(self) -> None:
         if self.on_progress is None:
@@ -313,7 +537,3 @@ class _Tracker:
         return tuple(results)
 
 
-def with_overrides(settings: BookSettings, **values: object) -> BookSettings:
-    """Command-line flags over a sidecar: only the flags actually given."""
-    given = {k: v for k, v in values.items() if v is not None}
-    return settings.merged(given) if given else replace(settings)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,8 @@ class EngineSettings:
     provider: str = "CPUExecutionProvider"
     # "kokoro", or "tone": a stand-in that "reads" a character in 1/15 s of
     # tone, instantly, for benchmarks and tests of everything around the model.
+    # "tone-slow" takes 1 s a piece; "tone-crash" kills its own process (SIGKILL)
+    # on any piece containing "CRASH", like a worker that runs out of memory.
     kind: str = "kokoro"
 
 
@@ -97,6 +101,10 @@ class _ToneEngine:
         self.settings = settings
 
     def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
+        if self.settings.kind == "tone-crash" and "CRASH" in text:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.settings.kind == "tone-slow":
+            time.sleep(1.0)
         frames = int(len(text) / 15 / speed * SAMPLE_RATE)
         time_axis = np.arange(frames, dtype=np.float32) / SAMPLE_RATE
         return (0.2 * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)
@@ -114,7 +122,7 @@ def init_worker(settings: EngineSettings) -> None:
 
 
 def _load(settings: EngineSettings) -> _Engine | _ToneEngine:
-    return _ToneEngine(settings) if settings.kind == "tone" else _Engine(settings)
+    return _ToneEngine(settings) if settings.kind.startswith("tone") else _Engine(settings)
 
 
 def start_pool(settings: EngineSettings, workers: int) -> "ProcessPoolExecutor":
@@ -125,6 +133,21 @@ def start_pool(settings: EngineSettings, workers: int) -> "ProcessPoolExecutor":
     """
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=init_worker, initargs=(settings,))
+
+
+def _ping() -> int:
+    return os.getpid()
+
+
+def warm_up(executor: Executor, workers: int) -> None:
+    """Start every worker and wait until each has loaded the model (its initializer ran)."""
+    futures = [executor.submit(_ping) for _ in range(workers)]
+    try:
+        for future in futures:
+            future.result()
+    except BrokenProcessPool:
+        raise SynthesisFailed("the worker processes could not load the voice model; "
+                              "run 'kokoro-inbox models check'") from None
 
 
 def _engine_for(settings: EngineSettings) -> _Engine | _ToneEngine:

@@ -132,8 +132,8 @@ def test_a_2000_character_sentence_is_read_whole(tmp_path, real_models):
     book = simple_book(tmp_path / "long.epub", [("", [sentence])])
     prepared = prepare(book, BookSettings())
     engine = EngineSettings(str(real_models / "kokoro-v1.0.int8.onnx"), str(real_models / "voices-v1.0.bin"))
-    with start_pool(engine, 2) as pool:
-        result = convert(prepared, tmp_path / "long.mp3", pool, engine, tmp_path / "job", 2)
+    result = convert(prepared, tmp_path / "long.mp3", lambda: start_pool(engine, 2), engine,
+                     tmp_path / "job", 2)
     audio, rate = soundfile.read(result.output, dtype="float32")
     # Skip the heading ("Section 1.") and cut the rest in quarters of time and of words.
     assert len(audio) / rate > len(sentence) / 25, "far too short: words were dropped"

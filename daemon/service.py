@@ -1,0 +1,413 @@
+"""The watch-folder daemon: inbox in, audiobooks out, unattended.
+
+One main thread does everything that changes state: it takes settled books
+from the watcher, turns them into jobs, feeds their segments to the shared
+process pool through the scheduler, writes status files, and moves sources.
+Signal handlers only set a flag; watchdog's threads only record paths.  Every
+book is handled in its own try/except: a bad book fails alone, the daemon
+never exits because of a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from concurrent.futures import Executor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import models
+from .config import Config
+from .converter import BookRun, PreparedBook, Progress, RunEvent, Scheduler, job_fingerprint, prepare
+from .engine import EngineSettings, start_pool, warm_up
+from .errors import InboxError, OutputError
+from .settings import BookSettings, load_sidecar
+from .status import ACTIVE, CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore, utc_now
+from .watcher import InboxWatcher, sidecar_of
+
+log = logging.getLogger(__name__)
+
+TICK = 0.5  # seconds the main loop waits for work before looking around again
+REQUESTS = ".requests"  # under processing/: cancel-<job id> files from the CLI or the API
+
+
+class Notifier:
+    """sd_notify from the main process only; silent when not under systemd."""
+
+    def __init__(self) -> None:
+        self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
+        self.watchdog = bool(os.environ.get("WATCHDOG_USEC"))
+        self._status = ""
+        if self.enabled:
+            import sdnotify
+            self._notifier = sdnotify.SystemdNotifier()
+
+    def send(self, message: str) -> None:
+        if self.enabled:
+            self._notifier.notify(message)
+
+    def status(self, text: str) -> None:
+        if text != self._status:
+            self._status = text
+            self.send(f"STATUS={text}")
+
+    def alive(self) -> None:
+        if self.watchdog:
+            self.send("WATCHDOG=1")
+
+
+@dataclass
+class _Active:
+    job: Job
+    prepared: PreparedBook
+    run: BookRun | None = None
+
+
+class Service:
+    def __init__(self, config: Config, engine: EngineSettings,
+                 executor_factory: Callable[[], Executor] | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.paths = config.paths
+        self.store = JobStore(self.paths.outbox)
+        self.watcher = InboxWatcher(self.paths.inbox, config.watch_mode, config.settle_seconds,
+                                    config.rescan_seconds)
+        self.executor_factory = executor_factory or (lambda: start_pool(engine, config.workers))
+        self.scheduler: Scheduler | None = None
+        self.queue: dict[str, _Active] = {}  # job id -> queued or processing, in arrival order
+        self.notifier = Notifier()
+        self.stopping = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def run(self) -> int:
+        started = time.monotonic()
+        for folder in (self.paths.inbox, self.paths.outbox, self.paths.archive, self.paths.failed,
+                       self.paths.processing / REQUESTS):
+            folder.mkdir(parents=True, exist_ok=True)
+        count = self.store.load()
+        self.scheduler = Scheduler(self.executor_factory, self.config.workers)
+        warm_up(self.scheduler.executor, self.config.workers)  # the model is loaded in every worker
+        self._resume_jobs()
+        self.watcher.start()
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        self.notifier.send("READY=1")
+        log.info("ready in %.1f s: %d jobs known, %d to do, %d workers", time.monotonic() - started,
+                 count, len(self.queue), self.config.workers)
+        try:
+            while not self.stopping:
+                self._tick()
+        finally:
+            self._shut_down()
+        return 0
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        self.stopping = True  # the main loop does the work
+
+    def _shut_down(self) -> None:
+        self.notifier.send("STOPPING=1")
+        log.info("stopping: finished segments are kept, unfinished books resume at the next start")
+        self.watcher.stop()
+        if self.scheduler is not None:
+            for active in self.queue.values():
+                if active.run is not None:
+                    self.scheduler.remove(active.run)
+                    active.run.abort(keep_checkpoints=True)
+            _stop_workers(self.scheduler.executor)
+            self.scheduler.close(wait=False)
+
+    def _tick(self) -> None:
+        self.watcher.check()
+        for book in self.watcher.poll():
+            self._intake(book)
+        self._handle_requests()
+        self._start_next()
+        assert self.scheduler is not None
+        for event in self.scheduler.step(timeout=TICK if self.scheduler.busy else 0):
+            self._ended(event)
+        if not self.scheduler.busy:
+            time.sleep(TICK)
+        self._notify()
+
+    # ------------------------------------------------------------------ intake
+
+    def _intake(self, book: Path) -> None:
+        """A settled book becomes a job (or a failed job saying why); never raises."""
+        relative = book.relative_to(self.paths.inbox)
+        try:
+            requested = self._requested_settings(book)
+            prepared = prepare(book, requested, self.config.default_lang, self.config.default_voice,
+                               keep_boilerplate=not self.config.skip_boilerplate)
+        except InboxError as error:
+            self._reject(book, error)
+            return
+        except Exception as error:  # a bug, not the user's fault: log it whole, fail the book
+            log.exception("unexpected error reading %s", relative)
+            self._reject(book, InboxError(f"internal error while reading the book: {error}"))
+            return
+        key = job_fingerprint(prepared)
+        existing = self.store.by_key(key, (QUEUED, PROCESSING, COMPLETED))
+        if existing is not None:
+            self._duplicate(book, existing)
+            return
+        sidecar = sidecar_of(book)
+        job = self._new_job(book, relative, prepared.source_sha256, key, prepared.settings.as_record())
+        job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
+        job.title, job.author = prepared.title, prepared.author
+        job.chars_total = prepared.chars_total
+        job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars, "status": "queued"}
+                        for c in prepared.chapters]
+        self._save(job)
+        self.queue[job.job_id] = _Active(job, prepared)
+        log.info("job %s: queued %s (%d characters, voice %s)", job.job_id, relative,
+                 prepared.chars_total, prepared.settings.voice)
+
+    def _requested_settings(self, book: Path) -> BookSettings:
+        """Config defaults, then every folder.yaml from the inbox down, then the sidecar."""
+        settings = BookSettings(speed=self.config.default_speed, bitrate=self.config.default_bitrate)
+        folder = book.parent
+        chain = [folder, *folder.parents]
+        for level in reversed(chain[: len(chain) - len(self.paths.inbox.parents)]):
+            defaults = level / "folder.yaml"
+            if defaults.is_file():
+                settings = settings.merged(load_sidecar(defaults))
+        sidecar = sidecar_of(book)
+        if sidecar is not None:
+            settings = settings.merged(load_sidecar(sidecar))
+        return settings
+
+    def _new_job(self, book: Path, relative: Path, sha256: str, key: str, settings: dict) -> Job:
+        stem = self.store.allocate_stem(relative.with_suffix("").as_posix())
+        return self.store.create(source=relative.as_posix(), source_sha256=sha256, settings=settings,
+                                 status_file=f"{stem}.json", job_key=key)
+
+    def _reject(self, book: Path, error: InboxError) -> None:
+        relative = book.relative_to(self.paths.inbox)
+        sha256 = _sha256_or_empty(book)
+        self._fail(self._new_job(book, relative, sha256, f"rejected:{sha256}", {}), error)
+
+    def _duplicate(self, book: Path, existing: Job) -> None:
+        relative = book.relative_to(self.paths.inbox)
+        if existing.status == COMPLETED and self.config.after_success != "keep":
+            log.info("job %s: %s was already converted to %s; archiving the copy", existing.job_id,
+                     relative, existing.output_file)
+            self._move_source(relative, self.paths.archive, sidecar=None)
+        else:
+            log.debug("job %s: %s is already %s", existing.job_id, relative, existing.status)
+
+    def _resume_jobs(self) -> None:
+        """Jobs left queued or processing by a stop or a crash go on from their checkpoints."""
+        for job in self.store.active():
+            book = self.paths.inbox / job.source
+            try:
+                prepared = prepare(book, self._requested_settings(book), self.config.default_lang,
+                                   self.config.default_voice,
+                                   keep_boilerplate=not self.config.skip_boilerplate)
+            except InboxError as error:
+                self._fail(job, error if book.exists() else InboxError(
+                    f"the source {job.source} disappeared from the inbox before it was converted"))
+                continue
+            self.queue[job.job_id] = _Active(job, prepared)
+            self.watcher.taken[book] = _signature_now(book)
+            log.info("job %s: resuming %s", job.job_id, job.source)
+
+    # ------------------------------------------------------------------ running
+
+    def _start_next(self) -> None:
+        """Keep two books running: the current one and the next, so no worker idles between."""
+        assert self.scheduler is not None
+        running = sum(1 for a in self.queue.values() if a.run is not None)
+        for active in list(self.queue.values()):
+            if running >= 2:
+                return
+            if active.run is None:
+                self._start(active)
+                running += 1
+
+    def _start(self, active: _Active) -> None:
+        job = active.job
+        try:
+            output = self.paths.outbox / f"{job.stem}.mp3"
+            active.run = BookRun(active.prepared, output, self.engine,
+                                 self.paths.processing / job.job_id, self.config.workers,
+                                 on_progress=lambda progress: self._progress(active, progress),
+                                 label=f"job {job.job_id}")
+        except InboxError as error:
+            del self.queue[job.job_id]
+            self._fail(job, error)
+            return
+        job.status, job.started_at = PROCESSING, job.started_at or utc_now()
+        self._save(job)
+        assert self.scheduler is not None
+        self.scheduler.add(active.run)
+        log.info("job %s: converting %s", job.job_id, job.source)
+
+    def _progress(self, active: _Active, progress: Progress) -> None:
+        job = active.job
+        job.chars_done, job.chars_total = progress.chars_done, progress.chars_total
+        job.progress = round(min(progress.percent, 99.9), 1)
+        job.audio_seconds = round(progress.audio_seconds, 1)
+        job.eta_seconds = round(progress.eta_seconds) if progress.eta_seconds is not None else None
+        if active.run is not None:
+            job.chapters = active.run.tracker.chapter_states()
+        self._save(job, progress_only=True)
+
+    def _ended(self, event: RunEvent) -> None:
+        active = next((a for a in self.queue.values() if a.run is event.run), None)
+        if active is None:
+            return
+        job = active.job
+        del self.queue[job.job_id]
+        if event.error is not None:
+            self._fail(job, event.error)
+            return
+        result = event.result
+        assert result is not None and active.run is not None
+        job.status, job.progress, job.finished_at = COMPLETED, 100.0, utc_now()
+        job.output_file = result.output.relative_to(self.paths.outbox).as_posix()
+        job.chars_done, job.eta_seconds = job.chars_total, 0
+        job.audio_seconds = round(result.audio_seconds, 1)
+        job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars,
+                         "start_seconds": round(c.start_seconds, 3),
+                         "duration_seconds": round(c.duration_seconds, 3), "status": "done"}
+                        for c in result.chapters]
+        self._save(job)
+        log.info("job %s: completed %s (%.0f s of audio in %.0f s)", job.job_id, job.output_file,
+                 result.audio_seconds, result.seconds)
+        self._after_success(job)
+
+    def _after_success(self, job: Job) -> None:
+        relative = Path(job.source)
+        sidecar = Path(job.sidecar) if job.sidecar else None
+        if self.config.after_success == "archive":
+            self._move_source(relative, self.paths.archive, sidecar)
+        elif self.config.after_success == "delete":
+            for path in filter(None, (relative, sidecar)):
+                (self.paths.inbox / path).unlink(missing_ok=True)
+                self.watcher.forget(self.paths.inbox / path)
+
+    def _fail(self, job: Job, error: InboxError, status: str = FAILED) -> None:
+        job.status, job.error, job.error_code = status, error.message, error.code
+        job.finished_at, job.eta_seconds = utc_now(), None
+        self._save(job)
+        log.error("job %s: %s %s: %s", job.job_id, status, job.source, error.message)
+        if isinstance(error, OutputError):
+            return  # the outbox is the problem, not the book: the source stays where it is
+        self._move_source(Path(job.source), self.paths.failed,
+                          Path(job.sidecar) if job.sidecar else sidecar_relative(self.paths.inbox, job))
+
+    def _save(self, job: Job, progress_only: bool = False) -> None:
+        try:
+            self.store.save(job, progress_only=progress_only)
+        except OSError as error:
+            log.error("job %s: cannot write its status file in %s: %s", job.job_id,
+                      self.paths.outbox, error.strerror or error)
+
+    def _move_source(self, relative: Path, destination_root: Path, sidecar: Path | None) -> None:
+        """Move a source (and sidecar) out of the inbox, keeping its subfolder; never overwrite."""
+        for path in filter(None, (relative, sidecar)):
+            source = self.paths.inbox / path
+            if not source.exists():
+                continue
+            target = _free_name(destination_root / path)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(target))
+            except OSError as error:
+                log.error("cannot move %s to %s: %s", source, target.parent, error.strerror or error)
+                continue
+            self.watcher.forget(source)
+
+    # ------------------------------------------------------------------ cancel
+
+    def _handle_requests(self) -> None:
+        folder = self.paths.processing / REQUESTS
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return
+        for name in names:
+            (folder / name).unlink(missing_ok=True)
+            if name.startswith("cancel-"):
+                self.cancel(name[len("cancel-"):])
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or processing job: its checkpoints go, its source to failed/."""
+        active = self.queue.pop(job_id, None)
+        if active is None:
+            log.info("job %s: nothing to cancel (not queued or processing)", job_id)
+            return False
+        if active.run is not None:
+            assert self.scheduler is not None
+            self.scheduler.remove(active.run)
+            active.run.abort(keep_checkpoints=False)
+        self._fail(active.job, InboxError("cancelled at the user's request"), status=CANCELLED)
+        return True
+
+    # ------------------------------------------------------------------ systemd
+
+    def _notify(self) -> None:
+        self.notifier.alive()
+        if self.watcher.paused_reason:
+            self.notifier.status(f"paused: {self.watcher.paused_reason}")
+            return
+        current = next((a.job for a in self.queue.values() if a.run is not None), None)
+        waiting = sum(1 for a in self.queue.values() if a.run is None)
+        if current is None:
+            self.notifier.status("idle, watching the inbox")
+        else:
+            self.notifier.status(f"converting {current.source} ({current.progress:.0f}%), "
+                                 f"{waiting} queued")
+
+
+def sidecar_relative(inbox: Path, job: Job) -> Path | None:
+    sidecar = sidecar_of(inbox / job.source)
+    return sidecar.relative_to(inbox) if sidecar else None
+
+
+def request_cancel(processing: Path, job_id: str) -> None:
+    """Ask a running daemon (this process or another) to cancel a job."""
+    folder = processing / REQUESTS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"cancel-{job_id}").write_text(utc_now())
+
+
+def _free_name(path: Path) -> Path:
+    candidate, number = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
+        number += 1
+    return candidate
+
+
+def _sha256_or_empty(path: Path) -> str:
+    from .converter import file_sha256
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
+def _signature_now(path: Path) -> tuple | None:
+    from .watcher import _signature
+    return _signature(path)
+
+
+def _stop_workers(executor: Executor) -> None:
+    """Stop pool workers now: a segment in flight is redone at the next start."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+
+
+def run_service(config: Config, engine_kind: str = "kokoro") -> int:
+    model, voices = models.resolve(config.models_dir, config.models_variant)
+    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider,
+                            kind=engine_kind)
+    return Service(config, engine).run()

@@ -1,0 +1,287 @@
+"""Watching the inbox: which books have arrived and stopped changing.
+
+People copy books in over Samba and NFS, from phones, with scripts.  A book is
+taken only once its size and mtime (and its sidecar's) have not changed for
+``settle_seconds``.  Events come from watchdog: inotify for local folders, the
+polling observer on network and FUSE mounts (inotify never sees writes made by
+other machines).  Events can be lost (inotify overflow, a poller that dies with
+a vanished share), so a full rescan at start-up and every ``rescan_seconds``
+backs them up, and the main loop checks that the observer is alive.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+log = logging.getLogger(__name__)
+
+IGNORED_NAMES = (".*", "~*", "._*", "Thumbs.db", "desktop.ini", "*.part", "*.tmp", "*.crdownload",
+                 "*.download", "*.partial", "~syncthing~*")
+IGNORED_FOLDERS = ("@eaDir", "#recycle", "__MACOSX", ".*")
+NETWORK_FILESYSTEMS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "9p", "afs", "ceph", "glusterfs",
+                       "sshfs", "davfs", "davfs2", "virtiofs", "lustre", "gpfs", "beegfs"}
+POLL_INTERVAL = 2.0  # seconds between polling observer scans
+
+
+def ignored(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_NAMES)
+
+
+def ignored_folder(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_FOLDERS)
+
+
+def is_book(path: Path) -> bool:
+    return path.suffix.lower() == ".epub" and not ignored(path.name)
+
+
+def sidecar_of(book: Path) -> Path | None:
+    for suffix in (".yaml", ".yml", ".YAML", ".YML"):
+        candidate = book.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str | None:
+    """The type of the filesystem ``path`` lives on, from the mount table."""
+    try:
+        lines = Path(mounts_file).read_text().splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point = parts[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, parts[2]
+    return best_type
+
+
+def choose_mode(inbox: Path, configured: str) -> str:
+    """'native' (inotify) or 'polling'; auto polls network and FUSE filesystems."""
+    if configured != "auto":
+        return configured
+    fstype = filesystem_type(inbox) or ""
+    if fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse"):
+        log.info("the inbox is on %s: watching it by polling", fstype)
+        return "polling"
+    return "native"
+
+
+class _Handler(FileSystemEventHandler):
+    """Runs in watchdog's thread: only records paths, the main loop does the rest."""
+
+    def __init__(self, seen: set[Path], lock: threading.Lock) -> None:
+        self.seen, self.lock = seen, lock
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        paths = [event.src_path, getattr(event, "dest_path", "")]
+        with self.lock:
+            self.seen.update(Path(os.fsdecode(p)) for p in paths if p)
+
+
+@dataclass
+class _Candidate:
+    signature: tuple  # sizes and mtimes of the book and its sidecar
+    changed_at: float
+    first_seen: float
+
+
+class InboxWatcher:
+    """Reports books in the inbox once they have settled, each one once."""
+
+    def __init__(self, inbox: Path, mode: str, settle_seconds: float, rescan_seconds: float) -> None:
+        self.inbox = inbox
+        self.configured_mode = mode
+        self.mode = "native"
+        self.settle = settle_seconds
+        self.rescan_every = rescan_seconds
+        self.observer: Observer | PollingObserver | None = None
+        self._seen: set[Path] = set()
+        self._lock = threading.Lock()
+        self.candidates: dict[Path, _Candidate] = {}
+        self.taken: dict[Path, tuple] = {}  # book -> signature when handed over
+        self.next_rescan = 0.0
+        self.paused_reason: str | None = None
+
+    # ------------------------------------------------------------------ observer
+
+    def start(self) -> None:
+        self.mode = choose_mode(self.inbox, self.configured_mode)
+        observer = PollingObserver(timeout=POLL_INTERVAL) if self.mode == "polling" else Observer()
+        observer.schedule(_Handler(self._seen, self._lock), str(self.inbox), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self.observer = observer
+        self.next_rescan = 0.0  # rescan now: whatever arrived while we were not looking
+        log.info("watching %s (%s)", self.inbox, self.mode)
+
+    def stop(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            try:
+                self.observer.join(timeout=5)
+            except RuntimeError:
+                pass
+            self.observer = None
+
+    def alive(self) -> bool:
+        observer = self.observer
+        if observer is None or not observer.is_alive():
+            return False
+        return all(emitter.is_alive() for emitter in observer.emitters)
+
+    def check(self) -> None:
+        """Pause while the inbox is gone; restart a dead observer (raises if that fails)."""
+        problem = self._inbox_problem()
+        if problem:
+            if self.paused_reason is None:
+                log.error("intake paused: %s; waiting for it to come back", problem)
+                self.stop()
+            self.paused_reason = problem
+            return
+        if self.paused_reason is not None:
+            log.info("the inbox %s is back; intake resumes", self.inbox)
+            self.paused_reason = None
+            self.start()
+            return
+        if not self.alive():
+            log.error("the inbox watcher stopped; restarting it")
+            self.stop()
+            self.start()  # an exception here ends the daemon, and systemd restarts it
+
+    def _inbox_problem(self) -> str | None:
+        try:
+            if not self.inbox.is_dir():
+                return f"the inbox {self.inbox} is missing (share unmounted?)"
+            os.listdir(self.inbox)
+        except OSError as error:
+            return f"the inbox {self.inbox} cannot be read ({error.strerror or error})"
+        return None
+
+    # ------------------------------------------------------------------ books
+
+    def poll(self, now: float | None = None) -> list[Path]:
+        """Books that have settled since the last call, oldest arrival first."""
+        now = time.monotonic() if now is None else now
+        if self.paused_reason is not None:
+            return []
+        with self._lock:  # the handler holds this very set: empty it in place
+            seen = set(self._seen)
+            self._seen.clear()
+        if now >= self.next_rescan:
+            seen.update(self._scan())
+            self.next_rescan = now + self.rescan_every
+        for path in seen:
+            self._note(self._book_for(path), now)
+        return self._settled(now)
+
+    def forget(self, book: Path) -> None:
+        """The book left the inbox (archived, failed): a new file there is new."""
+        self.taken.pop(book, None)
+        self.candidates.pop(book, None)
+
+    def _scan(self) -> list[Path]:
+        found = []
+        for folder, dirs, files in os.walk(self.inbox, onerror=lambda error: None):
+            dirs[:] = [d for d in dirs if not ignored_folder(d)]
+            found.extend(Path(folder) / name for name in files if is_book(Path(name)))
+        return found
+
+    def _book_for(self, path: Path) -> Path | None:
+        """The book an event is about: the file itself, or the book of a sidecar."""
+        try:
+            relative = path.relative_to(self.inbox)
+        except ValueError:
+            return None
+        if any(ignored_folder(part) for part in relative.parts[:-1]):
+            return None
+        if is_book(path):
+            return path
+        if path.suffix.lower() in (".yaml", ".yml") and not ignored(path.name):
+            for candidate in path.parent.glob(f"{_glob_escape(path.stem)}.*"):
+                if is_book(candidate):
+                    return candidate
+        return None
+
+    def _note(self, book: Path | None, now: float) -> None:
+        if book is None:
+            return
+        signature = _signature(book)
+        if signature is None:  # gone again
+            self.candidates.pop(book, None)
+            return
+        if self.taken.get(book) == signature:
+            return  # already handed over, unchanged
+        candidate = self.candidates.get(book)
+        if candidate is None:
+            self.candidates[book] = _Candidate(signature, now, now)
+        elif candidate.signature != signature:
+            candidate.signature, candidate.changed_at = signature, now
+
+    def _settled(self, now: float) -> list[Path]:
+        ready = []
+        for book, candidate in sorted(self.candidates.items(), key=lambda item: item[1].first_seen):
+            signature = _signature(book)
+            if signature is None:
+                del self.candidates[book]
+                continue
+            if signature != candidate.signature:  # changed without an event (network share)
+                candidate.signature, candidate.changed_at = signature, now
+                continue
+            if now - candidate.changed_at < self.settle:
+                continue
+            # Stable but not yet a readable ZIP: maybe a writer that pauses; give it longer.
+            if not _opens_as_zip(book) and now - candidate.changed_at < 3 * max(self.settle, 1.0):
+                continue
+            ready.append(book)
+            self.taken[book] = signature
+            del self.candidates[book]
+        return ready
+
+    def watching(self) -> int:
+        return len(self.candidates)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _signature(book: Path) -> tuple | None:
+    try:
+        stat = book.stat()
+    except OSError:
+        return None
+    sidecar = sidecar_of(book)
+    side = None
+    if sidecar is not None:
+        try:
+            side_stat = sidecar.stat()
+            side = (sidecar.name, side_stat.st_size, side_stat.st_mtime_ns)
+        except OSError:
+            side = None
+    return (stat.st_size, stat.st_mtime_ns, side)
+
+
+def _opens_as_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
