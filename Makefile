@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK   ?= ../shared/corpus/bench_jekyll-ch3-ch7.epub
 
-.PHONY: install models run test test-fast convert bench clean
+.PHONY: install models run browser test test-fast convert bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,17 @@ models: install
 run: models
 	$(BIN)/kokoro-inbox run
 
-test: models
-	$(BIN)/python -m pytest -q
+# Headless Chromium for the page test: Debian's package (Playwright drives it, never
+# downloads a browser of its own).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: models browser
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 # The logic tests only: no model, a few seconds.
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not model"
+	$(BIN)/python -m pytest -q -n 2 -m "not model"
 
 convert: models
 	$(BIN)/kokoro-inbox convert "$(BOOK)"

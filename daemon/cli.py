@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
                        help=argparse.SUPPRESS)
     run_p.set_defaults(handler=cmd_run)
 
+    command("api", "serve the REST API on its own, over the daemon's folders").set_defaults(handler=cmd_api)
+
     status_p = command("status", "show jobs from the outbox status files")
     status_p.add_argument("job_id", nargs="?")
     status_p.set_defaults(handler=cmd_status)
@@ -283,6 +285,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args, workers=args.workers)
     logging.getLogger().setLevel(config.log_level.upper())
     return run_service(config, engine_kind=args.engine)
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """The API without the daemon (the daemon runs elsewhere over the same folders)."""
+    from .api import ApiServer, create_app
+
+    config = _config(args)
+    server = ApiServer(create_app(config), config.api_host, config.api_port)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    server.start()
+    try:
+        while not stop and server.alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

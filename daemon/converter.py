@@ -292,6 +292,12 @@ class Scheduler:
         self.in_flight: dict[Future[SegmentResult], tuple[BookRun, int]] = {}
         self.suspects: deque[tuple[BookRun, int]] = deque()
 
+    def pool_alive(self) -> bool:
+        if getattr(self.executor, "_broken", False):
+            return False
+        processes = getattr(self.executor, "_processes", None)
+        return processes is None or all(p.is_alive() for p in processes.values())
+
     def close(self, wait: bool = False) -> None:
         for future in self.in_flight:
             future.cancel()
@@ -512,11 +518,14 @@ class _Tracker:
             states.append(state)
         return states
 
+    def rate(self) -> float:
+        """Characters per second read in this run."""
+        return self.chars_this_run / max(time.monotonic() - self.started, 1e-6)
+
     def _report(self) -> None:
         if self.on_progress is None:
             return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.chars_this_run / elapsed
+        rate = self.rate()
         left = self.chars_total - self.chars_done
         titles = {c.index: c.title for c in self.prepared.chapters}
         self.on_progress(Progress(

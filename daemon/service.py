@@ -10,6 +10,7 @@ never exits because of a file.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -27,13 +28,14 @@ from .converter import BookRun, PreparedBook, Progress, RunEvent, Scheduler, job
 from .engine import EngineSettings, start_pool, warm_up
 from .errors import InboxError, OutputError
 from .settings import BookSettings, load_sidecar
-from .status import ACTIVE, CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore, utc_now
+from .api import HEARTBEAT, REQUESTS, ApiServer, create_app
+from .status import (ACTIVE, CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore,
+                     atomic_write_json, utc_now)
 from .watcher import InboxWatcher, sidecar_of
 
 log = logging.getLogger(__name__)
 
 TICK = 0.5  # seconds the main loop waits for work before looking around again
-REQUESTS = ".requests"  # under processing/: cancel-<job id> files from the CLI or the API
 
 
 class Notifier:
@@ -82,6 +84,8 @@ class Service:
         self.queue: dict[str, _Active] = {}  # job id -> queued or processing, in arrival order
         self.notifier = Notifier()
         self.stopping = False
+        self.api: ApiServer | None = None
+        self.next_heartbeat = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -95,8 +99,12 @@ class Service:
         warm_up(self.scheduler.executor, self.config.workers)  # the model is loaded in every worker
         self._resume_jobs()
         self.watcher.start()
+        if self.config.api_enabled:
+            self.api = ApiServer(create_app(self.config), self.config.api_host, self.config.api_port)
+            self.api.start()
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
+        self._heartbeat()  # /health answers 200 from the first moment we say READY
         self.notifier.send("READY=1")
         log.info("ready in %.1f s: %d jobs known, %d to do, %d workers", time.monotonic() - started,
                  count, len(self.queue), self.config.workers)
@@ -114,6 +122,13 @@ class Service:
         self.notifier.send("STOPPING=1")
         log.info("stopping: finished segments are kept, unfinished books resume at the next start")
         self.watcher.stop()
+        if self.api is not None:
+            self.api.stop()
+        try:  # an API left running on its own must not report this daemon as healthy
+            atomic_write_json(self.paths.processing / HEARTBEAT,
+                              {"pid": os.getpid(), "time": time.time(), "state": "stopped"})
+        except OSError:
+            pass
         if self.scheduler is not None:
             for active in self.queue.values():
                 if active.run is not None:
@@ -134,6 +149,9 @@ class Service:
         if not self.scheduler.busy:
             time.sleep(TICK)
         self._notify()
+        self._heartbeat()
+        if self.api is not None and not self.api.alive():
+            raise RuntimeError("the API server thread died")  # systemd restarts the service
 
     # ------------------------------------------------------------------ intake
 
@@ -153,11 +171,14 @@ class Service:
             return
         key = job_fingerprint(prepared)
         existing = self.store.by_key(key, (QUEUED, PROCESSING, COMPLETED))
-        if existing is not None:
+        # A second upload of a book still being read is a job of its own (only a finished
+        # book is never read twice); a second copy dropped in the folder is just a copy.
+        if existing is not None and (existing.status == COMPLETED or not self._ticket(relative)):
             self._duplicate(book, existing)
             return
         sidecar = sidecar_of(book)
         job = self._new_job(book, relative, prepared.source_sha256, key, prepared.settings.as_record())
+        self._close_ticket(relative)
         job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
         job.title, job.author = prepared.title, prepared.author
         job.chars_total = prepared.chars_total
@@ -183,23 +204,59 @@ class Service:
         return settings
 
     def _new_job(self, book: Path, relative: Path, sha256: str, key: str, settings: dict) -> Job:
+        """A job record; an upload through the API keeps the id it was promised."""
         stem = self.store.allocate_stem(relative.with_suffix("").as_posix())
-        return self.store.create(source=relative.as_posix(), source_sha256=sha256, settings=settings,
+        ticket = self._ticket(relative)
+        return self.store.create(job_id=ticket.get("job_id") if ticket else None,
+                                 source=relative.as_posix(), source_sha256=sha256, settings=settings,
                                  status_file=f"{stem}.json", job_key=key)
+
+    def _ticket(self, relative: Path) -> dict | None:
+        for path in (self.paths.processing / REQUESTS).glob("upload-*.json"):
+            try:
+                ticket = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if ticket.get("source") == relative.as_posix():
+                ticket["path"] = str(path)
+                return ticket
+        return None
+
+    def _close_ticket(self, relative: Path) -> None:
+        """Once the job's status file exists, the upload ticket has done its work."""
+        ticket = self._ticket(relative)
+        if ticket:
+            Path(ticket["path"]).unlink(missing_ok=True)
 
     def _reject(self, book: Path, error: InboxError) -> None:
         relative = book.relative_to(self.paths.inbox)
         sha256 = _sha256_or_empty(book)
         self._fail(self._new_job(book, relative, sha256, f"rejected:{sha256}", {}), error)
+        self._close_ticket(relative)
 
     def _duplicate(self, book: Path, existing: Job) -> None:
         relative = book.relative_to(self.paths.inbox)
+        if self._ticket(relative):  # an upload was promised a job: it gets one, already done
+            self._promised_duplicate(book, relative, existing)
+            return
         if existing.status == COMPLETED and self.config.after_success != "keep":
             log.info("job %s: %s was already converted to %s; archiving the copy", existing.job_id,
                      relative, existing.output_file)
             self._move_source(relative, self.paths.archive, sidecar=None)
         else:
             log.debug("job %s: %s is already %s", existing.job_id, relative, existing.status)
+
+    def _promised_duplicate(self, book: Path, relative: Path, existing: Job) -> None:
+        job = self._new_job(book, relative, existing.source_sha256, existing.job_key, existing.settings)
+        for name in ("status", "progress", "output_file", "title", "author", "chapters", "chars_total",
+                     "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at"):
+            setattr(job, name, getattr(existing, name))
+        sidecar = sidecar_of(book)
+        job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
+        self._save(job)
+        self._close_ticket(relative)
+        log.info("job %s: %s was already converted by job %s", job.job_id, relative, existing.job_id)
+        self._after_success(job)
 
     def _resume_jobs(self) -> None:
         """Jobs left queued or processing by a stop or a crash go on from their checkpoints."""
@@ -333,8 +390,8 @@ class Service:
         except OSError:
             return
         for name in names:
-            (folder / name).unlink(missing_ok=True)
             if name.startswith("cancel-"):
+                (folder / name).unlink(missing_ok=True)
                 self.cancel(name[len("cancel-"):])
 
     def cancel(self, job_id: str) -> bool:
@@ -350,7 +407,29 @@ class Service:
         self._fail(active.job, InboxError("cancelled at the user's request"), status=CANCELLED)
         return True
 
-    # ------------------------------------------------------------------ systemd
+    # ------------------------------------------------------------------ systemd, health
+
+    def _heartbeat(self) -> None:
+        """What /health and /metrics read: written every couple of seconds by the main loop."""
+        now = time.monotonic()
+        if now < self.next_heartbeat:
+            return
+        self.next_heartbeat = now + 2.0
+        current = next((a for a in self.queue.values() if a.run is not None), None)
+        rate = current.run.tracker.rate() if current and current.run else 0.0
+        assert self.scheduler is not None
+        beat = {
+            "pid": os.getpid(), "time": time.time(), "state": "running",
+            "watcher": f"paused: {self.watcher.paused_reason}" if self.watcher.paused_reason
+            else ("alive" if self.watcher.alive() else "stopped"),
+            "pool": "alive" if self.scheduler.pool_alive() else "broken",
+            "workers": self.config.workers, "queue": len(self.queue),
+            "current_job": current.job.job_id if current else None, "chars_per_second": rate,
+        }
+        try:
+            atomic_write_json(self.paths.processing / HEARTBEAT, beat)
+        except OSError as error:
+            log.warning("cannot write the heartbeat file: %s", error.strerror or error)
 
     def _notify(self) -> None:
         self.notifier.alive()

@@ -135,9 +135,9 @@ class JobStore:
             number += 1
         return candidate
 
-    def create(self, **fields: Any) -> Job:
+    def create(self, job_id: str | None = None, **fields: Any) -> Job:
         """A new queued job in the index; the caller saves it once it is filled in."""
-        job = Job(job_id=str(uuid.uuid4()), status=QUEUED, **fields)
+        job = Job(job_id=job_id or str(uuid.uuid4()), status=QUEUED, **fields)
         self.jobs[job.job_id] = job
         return job
 

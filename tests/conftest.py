@@ -32,3 +32,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "real_models" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
+            # Under `pytest -n 2 --dist loadgroup` the CPU-bound model tests run one after
+            # another on one worker, while the other worker runs the mostly-waiting daemon tests.
+            item.add_marker(pytest.mark.xdist_group("model"))

@@ -16,6 +16,12 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def write_config(base: Path, models: Path | None = None, **extra: object) -> Path:
     settings = {
         "paths": {name: str(base / name) for name in ("inbox", "outbox", "archive", "failed", "processing")},
@@ -74,6 +80,11 @@ class Daemon:
         self.log = base / "daemon.log"
         for name in ("inbox", "outbox", "archive", "failed"):
             (base / name).mkdir(exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        settings = json.loads(self.config.read_text())
+        return f"http://127.0.0.1:{settings['api']['port']}"
 
     @property
     def inbox(self) -> Path:

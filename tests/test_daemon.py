@@ -66,6 +66,16 @@ def test_a_dropped_book_becomes_an_audiobook_and_its_source_is_archived(tmp_path
     assert f"job {status['job_id']}: completed" in d.log.read_text()
 
 
+def test_with_the_real_model_a_dropped_book_is_read_aloud(tmp_path, daemon, real_models):
+    d = daemon(engine="kokoro").start()
+    drop(book(tmp_path / "Real.epub", ["The fog lifted at last.", "Then the lamps went out."]), d.inbox)
+    [status] = d.wait_finished(1, timeout=180)
+    assert status["status"] == "completed", status["error"]
+    audio, rate = soundfile.read(d.outbox / "Real.mp3")
+    assert 2 < len(audio) / rate < 15
+    assert [c.sub_frames["TIT2"].text[0] for c in ID3(d.outbox / "Real.mp3").getall("CHAP")] == ["Part One", "Part Two"]
+
+
 def test_bad_books_fail_alone_and_a_good_one_still_completes(tmp_path, daemon):
     d = daemon().start()
     for bad in sorted((CORPUS / "bad").glob("*.epub")):

@@ -1,0 +1,47 @@
+"""The page in a real browser: headless Chromium uploads a book and sees it reach 100%."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .daemon_helpers import Daemon, free_port
+from .epubs import simple_book
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def test_upload_through_the_page_and_watch_it_finish(tmp_path):
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    daemon = Daemon(tmp_path / "d", engine="tone-slow", api__enabled=True, api__port=free_port()).start()
+    book = simple_book(tmp_path / "Page Book.epub", [("One", ["The fog lifted."] * 6), ("Two", ["Then it rained."] * 6)],
+                       title="Page Book")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(daemon.url + "/")
+            expect(page.locator("#voice option")).to_have_count(54)
+            page.set_input_files("#file", str(book))
+            page.select_option("#voice", "bf_emma")
+            page.fill("#speed", "1.1")
+            page.click("#submit")
+            expect(page.locator("#message")).to_have_text("Queued.", timeout=15000)
+            row = page.locator("#jobs li").first
+            expect(row.locator(".badge")).to_have_text("processing", timeout=30000)
+            expect(row.locator(".badge")).to_have_text("completed", timeout=90000)
+            expect(row.locator(".percent")).to_have_text("100%")
+            expect(row.locator("audio")).to_have_count(1)
+            assert "voice bf_emma" in row.locator(".meta").first.inner_text()
+            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            browser.close()
+    finally:
+        daemon.stop()
+    [status] = daemon.statuses()
+    assert status["settings"]["voice"] == "bf_emma" and status["settings"]["speed"] == 1.1
