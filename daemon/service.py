@@ -15,9 +15,8 @@ import logging
 import os
 import shutil
 import signal
-import sys
 import time
-from concurrent.futures import Executor, wait
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,7 +28,7 @@ from .engine import EngineSettings, start_pool, warm_up
 from .errors import InboxError, OutputError
 from .settings import BookSettings, load_sidecar
 from .api import HEARTBEAT, REQUESTS, ApiServer, create_app
-from .status import (ACTIVE, CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore,
+from .status import (CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore,
                      atomic_write_json, utc_now)
 from .watcher import InboxWatcher, sidecar_of
 

@@ -126,7 +126,7 @@ class Daemon:
                 try:
                     found.append(json.loads(path.read_text()))
                 except ValueError:
-                    raise AssertionError(f"a half-written status file: {path}")
+                    raise AssertionError(f"a half-written status file: {path}") from None
         return found
 
     def wait_finished(self, count: int, timeout: float = 120) -> list[dict]:

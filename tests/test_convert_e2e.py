@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3

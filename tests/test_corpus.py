@@ -7,7 +7,6 @@ code) so chapter counts and titles are checked against the book itself.
 from __future__ import annotations
 
 import posixpath
-import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path

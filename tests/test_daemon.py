@@ -7,9 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
