@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import bottle
 import multipart
@@ -30,7 +30,7 @@ from .config import Config
 from .errors import InvalidSetting
 from .languages import LANGUAGES, VOICES, check_language, parse_voice
 from .settings import SPEED_RANGE
-from .status import ACTIVE, COMPLETED, QUEUED, atomic_write_json, utc_now
+from .status import ACTIVE, COMPLETED, QUEUED, atomic_write_json, status_files, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,8 @@ class StatusReader:
         self._by_id[record["job_id"]] = path
         return record
 
-    def _status_files(self) -> Iterator[Path]:
-        for folder, dirs, files in os.walk(self.outbox):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                if name.endswith(".json") and not name.startswith("."):
-                    yield Path(folder) / name
-
     def jobs(self) -> list[dict[str, Any]]:
-        records = [r for r in map(self._read, self._status_files()) if r is not None]
+        records = [r for r in map(self._read, status_files(self.outbox)) if r is not None]
         known = {r["job_id"] for r in records}
         records.extend(t for t in self._tickets() if t["job_id"] not in known)
         self._refreshed = time.monotonic()

@@ -27,6 +27,7 @@ from typing import Callable
 from .audio import BookTags, ChapterMark, Mp3Writer
 from .engine import SAMPLE_RATE, EngineSettings, SegmentResult, SegmentTask, checkpoint_frames, synthesize_segment
 from .epub import Book, Chapter, read_book
+from .files import sha256_of
 from .languages import ISO639_2
 from .errors import InboxError, InvalidSetting, NoText, OutputError, SynthesisFailed
 from .settings import BookSettings
@@ -97,14 +98,6 @@ class ConversionResult:
     seconds: float
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
             english_voice: str = "af_heart", keep_boilerplate: bool = False) -> PreparedBook:
     """Read the book and settle its settings; raises InboxError subclasses."""
@@ -120,7 +113,7 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
     if not chapters:
         raise NoText("none of the selected chapters has text to read; "
                      "see 'kokoro-inbox inspect' for what each chapter holds")
-    return PreparedBook(source, file_sha256(source), book, settings, chapters)
+    return PreparedBook(source, sha256_of(source), book, settings, chapters)
 
 
 def job_fingerprint(prepared: PreparedBook) -> str:

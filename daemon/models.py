@@ -12,7 +12,6 @@ are kept in a cache outside the project, so a second fetch is a copy.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -31,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ModelMissing
+from .files import atomic_write_bytes, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,6 @@ def cache_dir() -> Path:
     return Path(base) / "kokoro-inbox"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def identify(path: Path, name: str) -> Identity | None:
     """The known identity ``path`` has, or None (missing, partial, corrupt)."""
     try:
@@ -130,18 +122,9 @@ def _remember_digest(path: Path, digest: str) -> None:
         stamps = {}
     stamps[path.name] = [_stamp(path), digest]
     try:
-        _atomic_write_bytes(_stamps_file(path), json.dumps(stamps).encode())
+        atomic_write_bytes(_stamps_file(path), json.dumps(stamps).encode())
     except OSError:
         pass  # a read-only models folder just means hashing again next time
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _install(source: Path, target: Path) -> None:

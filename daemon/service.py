@@ -26,6 +26,7 @@ from .config import Config
 from .converter import BookRun, PreparedBook, Progress, RunEvent, Scheduler, job_fingerprint, prepare
 from .engine import EngineSettings, start_pool, warm_up
 from .errors import InboxError, OutputError
+from .files import sha256_of
 from .settings import BookSettings, load_sidecar
 from .api import HEARTBEAT, REQUESTS, ApiServer, create_app
 from .status import (CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore,
@@ -139,12 +140,12 @@ class Service:
     def _tick(self) -> None:
         self.watcher.check()
         for book in self.watcher.poll():
-            self._intake(book)
+            _guarded(self._intake, book)
         self._handle_requests()
         self._start_next()
         assert self.scheduler is not None
         for event in self.scheduler.step(timeout=TICK if self.scheduler.busy else 0):
-            self._ended(event)
+            _guarded(self._ended, event)
         if not self.scheduler.busy:
             time.sleep(TICK)
         self._notify()
@@ -176,7 +177,7 @@ class Service:
             self._duplicate(book, existing)
             return
         sidecar = sidecar_of(book)
-        job = self._new_job(book, relative, prepared.source_sha256, key, prepared.settings.as_record())
+        job = self._new_job(relative, prepared.source_sha256, key, prepared.settings.as_record())
         self._close_ticket(relative)
         job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
         job.title, job.author = prepared.title, prepared.author
@@ -202,7 +203,7 @@ class Service:
             settings = settings.merged(load_sidecar(sidecar))
         return settings
 
-    def _new_job(self, book: Path, relative: Path, sha256: str, key: str, settings: dict) -> Job:
+    def _new_job(self, relative: Path, sha256: str, key: str, settings: dict) -> Job:
         """A job record; an upload through the API keeps the id it was promised."""
         stem = self.store.allocate_stem(relative.with_suffix("").as_posix())
         ticket = self._ticket(relative)
@@ -230,7 +231,7 @@ class Service:
     def _reject(self, book: Path, error: InboxError) -> None:
         relative = book.relative_to(self.paths.inbox)
         sha256 = _sha256_or_empty(book)
-        self._fail(self._new_job(book, relative, sha256, f"rejected:{sha256}", {}), error)
+        self._fail(self._new_job(relative, sha256, f"rejected:{sha256}", {}), error)
         self._close_ticket(relative)
 
     def _duplicate(self, book: Path, existing: Job) -> None:
@@ -246,7 +247,7 @@ class Service:
             log.debug("job %s: %s is already %s", existing.job_id, relative, existing.status)
 
     def _promised_duplicate(self, book: Path, relative: Path, existing: Job) -> None:
-        job = self._new_job(book, relative, existing.source_sha256, existing.job_key, existing.settings)
+        job = self._new_job(relative, existing.source_sha256, existing.job_key, existing.settings)
         for name in ("status", "progress", "output_file", "title", "author", "chapters", "chars_total",
                      "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at"):
             setattr(job, name, getattr(existing, name))
@@ -444,6 +445,14 @@ class Service:
                                  f"{waiting} queued")
 
 
+def _guarded(handle: Callable[[object], None], item: object) -> None:
+    """One book's trouble is logged and stays that book's: the loop goes on."""
+    try:
+        handle(item)
+    except Exception:
+        log.exception("unexpected error handling %s; going on with the others", item)
+
+
 def sidecar_relative(inbox: Path, job: Job) -> Path | None:
     sidecar = sidecar_of(inbox / job.source)
     return sidecar.relative_to(inbox) if sidecar else None
@@ -465,9 +474,8 @@ def _free_name(path: Path) -> Path:
 
 
 def _sha256_or_empty(path: Path) -> str:
-    from .converter import file_sha256
     try:
-        return file_sha256(path)
+        return sha256_of(path)
     except OSError:
         return ""
 

@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .files import atomic_write_bytes
+
 log = logging.getLogger(__name__)
 
 QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
@@ -70,21 +72,17 @@ class Job:
 
 
 def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON so that readers see the old file or the new one, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    try:
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass  # some network filesystems cannot fsync a directory; the rename still happened
+    """The one way a status file (or any JSON the daemon shares) is written."""
+    atomic_write_bytes(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def status_files(outbox: Path) -> Iterator[Path]:
+    """Every status file under the outbox (temporary and hidden files left out)."""
+    for folder, dirs, files in os.walk(outbox):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.endswith(".json") and not name.startswith("."):
+                yield Path(folder) / name
 
 
 class JobStore:
@@ -97,7 +95,7 @@ class JobStore:
 
     def load(self) -> int:
         """Rebuild the index from the outbox; returns the number of jobs found."""
-        for path in self._status_files():
+        for path in status_files(self.outbox):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 job = Job.from_record(data)
@@ -107,13 +105,6 @@ class JobStore:
             job.status_file = path.relative_to(self.outbox).as_posix()
             self.jobs[job.job_id] = job
         return len(self.jobs)
-
-    def _status_files(self) -> Iterator[Path]:
-        for folder, dirs, files in os.walk(self.outbox):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                if name.endswith(".json") and not name.startswith("."):
-                    yield Path(folder) / name
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)

@@ -31,7 +31,7 @@ IGNORED_NAMES = (".*", "~*", "._*", "Thumbs.db", "desktop.ini", "*.part", "*.tmp
 IGNORED_FOLDERS = ("@eaDir", "#recycle", "__MACOSX", ".*")
 NETWORK_FILESYSTEMS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "9p", "afs", "ceph", "glusterfs",
                        "sshfs", "davfs", "davfs2", "virtiofs", "lustre", "gpfs", "beegfs"}
-POLL_INTERVAL = 2.0  # seconds between polling observer scans
+POLL_INTERVAL = 1.0  # seconds between polling observer scans (pickup within settle + ~1.5 s)
 
 
 def ignored(name: str) -> bool:
