@@ -21,7 +21,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -700,8 +699,3 @@ def _cover(archive: _Archive, package: _Package) -> tuple[bytes, str] | None:
             return data, media_type
     return None
 
-
-def iter_text(book: Book) -> Iterator[str]:
-    for chapter in book.readable():
-        for paragraph in chapter.paragraphs:
-            yield paragraph.text

@@ -255,9 +255,6 @@ class InboxWatcher:
             del self.candidates[book]
         return ready
 
-    def watching(self) -> int:
-        return len(self.candidates)
-
 
 def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
