@@ -28,6 +28,7 @@ import yaml
 
 from .config import Config
 from .errors import InvalidSetting
+from .files import free_name
 from .languages import LANGUAGES, VOICES, check_language, parse_voice
 from .settings import SPEED_RANGE
 from .status import ACTIVE, COMPLETED, QUEUED, atomic_write_json, status_files, utc_now
@@ -144,15 +145,6 @@ def safe_file_name(name: str | None) -> str:
     stem = name[:-5] if name.lower().endswith(".epub") else name
     stem = stem.strip()[:150] or "upload"
     return f"{stem}.epub"
-
-
-def _free_book_name(inbox: Path, name: str) -> str:
-    stem, number = name[:-5], 2
-    candidate = name
-    while (inbox / candidate).exists() or (inbox / f"{candidate[:-5]}.yaml").exists():
-        candidate = f"{stem} ({number}).epub"
-        number += 1
-    return candidate
 
 
 def _epub_problem(path: Path) -> str | None:
@@ -416,7 +408,9 @@ def _form_settings(fields: dict[str, str], config: Config) -> dict[str, Any]:
 
 def _deliver(upload: Upload, settings: dict[str, Any], inbox: Path, processing: Path) -> tuple[str, str]:
     """Sidecar and ticket first, then the book renamed into the inbox: one atomic arrival."""
-    name = _free_book_name(inbox, safe_file_name(upload.file_name))
+    # Neither the book nor a sidecar of that name may exist: the sidecar would apply to it.
+    name = free_name(inbox / safe_file_name(upload.file_name),
+                     lambda path: path.exists() or path.with_suffix(".yaml").exists()).name
     job_id = str(uuid.uuid4())
     requests = processing / REQUESTS
     requests.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from .config import Config, load_config
 from .converter import ConversionResult, PreparedBook, Progress, convert, job_fingerprint, prepare
 from .engine import EngineSettings, start_pool
 from .errors import InboxError, InvalidSetting
+from .files import free_name
 from .languages import LANGUAGES, VOICES
 from .settings import BookSettings, load_sidecar
 from .spoken import chapter_pieces
@@ -154,12 +155,7 @@ def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
         if explicit.exists() and not overwrite:
             raise InvalidSetting(f"{explicit} exists; choose another --output or add --overwrite")
         return explicit
-    candidate = book.with_suffix(".mp3")
-    number = 2
-    while candidate.exists():  # never overwrite an earlier audiobook
-        candidate = book.with_name(f"{book.stem} ({number}).mp3")
-        number += 1
-    return candidate
+    return free_name(book.with_suffix(".mp3"))  # never overwrite an earlier audiobook
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import signal
 import time
@@ -27,7 +26,7 @@ from typing import Callable
 from .audio import BookTags, ChapterMark, Mp3Writer
 from .engine import SAMPLE_RATE, EngineSettings, SegmentResult, SegmentTask, checkpoint_frames, synthesize_segment
 from .epub import Book, Chapter, read_book
-from .files import sha256_of
+from .files import atomic_write_bytes, sha256_of
 from .languages import ISO639_2
 from .errors import InboxError, InvalidSetting, NoText, OutputError, SynthesisFailed
 from .settings import BookSettings
@@ -151,9 +150,7 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int) -> list[Se
     payload = {"fingerprint": fingerprint, "segments": [
         {"index": s.index, "chapter": s.chapter, "pieces": s.pieces, "last": s.last_of_chapter}
         for s in segments]}
-    tmp = plan_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload), encoding="utf-8")
-    os.replace(tmp, plan_file)
+    atomic_write_bytes(plan_file, json.dumps(payload).encode("utf-8"))
     return segments
 
 

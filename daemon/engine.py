@@ -116,8 +116,6 @@ _engine: _Engine | _ToneEngine | None = None
 def init_worker(settings: EngineSettings) -> None:
     """Pool initializer: load the model once, before the first task arrives."""
     global _engine
-    # Pool workers must not each spawn a thread per core on top of the pool.
-    os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads))
     _engine = _load(settings)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Callable
 
 
 def sha256_of(path: Path) -> str:
@@ -32,3 +33,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.close(directory)
     except OSError:
         pass  # some network filesystems cannot fsync a directory; the rename still happened
+
+
+def free_name(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
+    """``path``, or 'name (2).ext', 'name (3).ext', ...: the first one not ``taken``.
+
+    Everything that names a file for a user (outputs, moved sources, uploads)
+    goes through here, so nothing is ever overwritten and names look alike.
+    """
+    candidate, number = path, 2
+    while taken(candidate):
+        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
+        number += 1
+    return candidate

@@ -26,7 +26,7 @@ from .config import Config
 from .converter import BookRun, PreparedBook, Progress, RunEvent, Scheduler, job_fingerprint, prepare
 from .engine import EngineSettings, start_pool, warm_up
 from .errors import InboxError, OutputError
-from .files import sha256_of
+from .files import free_name, sha256_of
 from .settings import BookSettings, load_sidecar
 from .api import HEARTBEAT, REQUESTS, ApiServer, create_app
 from .status import (CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, Job, JobStore,
@@ -158,33 +158,34 @@ class Service:
     def _intake(self, book: Path) -> None:
         """A settled book becomes a job (or a failed job saying why); never raises."""
         relative = book.relative_to(self.paths.inbox)
+        ticket = self._ticket(relative)  # an upload through the API, waiting for its job
         try:
             requested = self._requested_settings(book)
             prepared = prepare(book, requested, self.config.default_lang, self.config.default_voice,
                                keep_boilerplate=not self.config.skip_boilerplate)
         except InboxError as error:
-            self._reject(book, error)
+            self._reject(book, error, ticket)
             return
         except Exception as error:  # a bug, not the user's fault: log it whole, fail the book
             log.exception("unexpected error reading %s", relative)
-            self._reject(book, InboxError(f"internal error while reading the book: {error}"))
+            self._reject(book, InboxError(f"internal error while reading the book: {error}"), ticket)
             return
         key = job_fingerprint(prepared)
         existing = self.store.by_key(key, (QUEUED, PROCESSING, COMPLETED))
         # A second upload of a book still being read is a job of its own (only a finished
         # book is never read twice); a second copy dropped in the folder is just a copy.
-        if existing is not None and (existing.status == COMPLETED or not self._ticket(relative)):
-            self._duplicate(book, existing)
+        if existing is not None and (existing.status == COMPLETED or not ticket):
+            self._duplicate(book, existing, ticket)
             return
         sidecar = sidecar_of(book)
-        job = self._new_job(relative, prepared.source_sha256, key, prepared.settings.as_record())
-        self._close_ticket(relative)
+        job = self._new_job(relative, prepared.source_sha256, key, prepared.settings.as_record(), ticket)
         job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
         job.title, job.author = prepared.title, prepared.author
         job.chars_total = prepared.chars_total
         job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars, "status": "queued"}
                         for c in prepared.chapters]
         self._save(job)
+        _close_ticket(ticket)
         self.queue[job.job_id] = _Active(job, prepared)
         log.info("job %s: queued %s (%d characters, voice %s)", job.job_id, relative,
                  prepared.chars_total, prepared.settings.voice)
@@ -203,15 +204,16 @@ class Service:
             settings = settings.merged(load_sidecar(sidecar))
         return settings
 
-    def _new_job(self, relative: Path, sha256: str, key: str, settings: dict) -> Job:
+    def _new_job(self, relative: Path, sha256: str, key: str, settings: dict,
+                 ticket: dict | None) -> Job:
         """A job record; an upload through the API keeps the id it was promised."""
         stem = self.store.allocate_stem(relative.with_suffix("").as_posix())
-        ticket = self._ticket(relative)
         return self.store.create(job_id=ticket.get("job_id") if ticket else None,
                                  source=relative.as_posix(), source_sha256=sha256, settings=settings,
                                  status_file=f"{stem}.json", job_key=key)
 
     def _ticket(self, relative: Path) -> dict | None:
+        """The API's upload ticket for this book, if it came that way (tickets are few)."""
         for path in (self.paths.processing / REQUESTS).glob("upload-*.json"):
             try:
                 ticket = json.loads(path.read_text(encoding="utf-8"))
@@ -222,22 +224,16 @@ class Service:
                 return ticket
         return None
 
-    def _close_ticket(self, relative: Path) -> None:
-        """Once the job's status file exists, the upload ticket has done its work."""
-        ticket = self._ticket(relative)
-        if ticket:
-            Path(ticket["path"]).unlink(missing_ok=True)
-
-    def _reject(self, book: Path, error: InboxError) -> None:
+    def _reject(self, book: Path, error: InboxError, ticket: dict | None) -> None:
         relative = book.relative_to(self.paths.inbox)
         sha256 = _sha256_or_empty(book)
-        self._fail(self._new_job(relative, sha256, f"rejected:{sha256}", {}), error)
-        self._close_ticket(relative)
+        self._fail(self._new_job(relative, sha256, f"rejected:{sha256}", {}, ticket), error)
+        _close_ticket(ticket)
 
-    def _duplicate(self, book: Path, existing: Job) -> None:
+    def _duplicate(self, book: Path, existing: Job, ticket: dict | None) -> None:
         relative = book.relative_to(self.paths.inbox)
-        if self._ticket(relative):  # an upload was promised a job: it gets one, already done
-            self._promised_duplicate(book, relative, existing)
+        if ticket:  # an upload was promised a job: it gets one, already done
+            self._promised_duplicate(book, relative, existing, ticket)
             return
         if existing.status == COMPLETED and self.config.after_success != "keep":
             log.info("job %s: %s was already converted to %s; archiving the copy", existing.job_id,
@@ -246,15 +242,15 @@ class Service:
         else:
             log.debug("job %s: %s is already %s", existing.job_id, relative, existing.status)
 
-    def _promised_duplicate(self, book: Path, relative: Path, existing: Job) -> None:
-        job = self._new_job(relative, existing.source_sha256, existing.job_key, existing.settings)
+    def _promised_duplicate(self, book: Path, relative: Path, existing: Job, ticket: dict) -> None:
+        job = self._new_job(relative, existing.source_sha256, existing.job_key, existing.settings, ticket)
         for name in ("status", "progress", "output_file", "title", "author", "chapters", "chars_total",
                      "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at"):
             setattr(job, name, getattr(existing, name))
         sidecar = sidecar_of(book)
         job.sidecar = sidecar.relative_to(self.paths.inbox).as_posix() if sidecar else None
         self._save(job)
-        self._close_ticket(relative)
+        _close_ticket(ticket)
         log.info("job %s: %s was already converted by job %s", job.job_id, relative, existing.job_id)
         self._after_success(job)
 
@@ -271,7 +267,7 @@ class Service:
                     f"the source {job.source} disappeared from the inbox before it was converted"))
                 continue
             self.queue[job.job_id] = _Active(job, prepared)
-            self.watcher.taken[book] = _signature_now(book)
+            self.watcher.mark_taken(book)
             log.info("job %s: resuming %s", job.job_id, job.source)
 
     # ------------------------------------------------------------------ running
@@ -330,10 +326,7 @@ class Service:
         job.output_file = result.output.relative_to(self.paths.outbox).as_posix()
         job.chars_done, job.eta_seconds = job.chars_total, 0
         job.audio_seconds = round(result.audio_seconds, 1)
-        job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars,
-                         "start_seconds": round(c.start_seconds, 3),
-                         "duration_seconds": round(c.duration_seconds, 3), "status": "done"}
-                        for c in result.chapters]
+        job.chapters = active.run.tracker.chapter_states()  # every chapter written: all done
         self._save(job)
         log.info("job %s: completed %s (%.0f s of audio in %.0f s)", job.job_id, job.output_file,
                  result.audio_seconds, result.seconds)
@@ -372,7 +365,7 @@ class Service:
             source = self.paths.inbox / path
             if not source.exists():
                 continue
-            target = _free_name(destination_root / path)
+            target = free_name(destination_root / path)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(source), str(target))
@@ -445,6 +438,12 @@ class Service:
                                  f"{waiting} queued")
 
 
+def _close_ticket(ticket: dict | None) -> None:
+    """Once the job's status file exists, the upload ticket has done its work."""
+    if ticket:
+        Path(ticket["path"]).unlink(missing_ok=True)
+
+
 def _guarded(handle: Callable[[object], None], item: object) -> None:
     """One book's trouble is logged and stays that book's: the loop goes on."""
     try:
@@ -465,24 +464,11 @@ def request_cancel(processing: Path, job_id: str) -> None:
     (folder / f"cancel-{job_id}").write_text(utc_now())
 
 
-def _free_name(path: Path) -> Path:
-    candidate, number = path, 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
-        number += 1
-    return candidate
-
-
 def _sha256_or_empty(path: Path) -> str:
     try:
         return sha256_of(path)
     except OSError:
         return ""
-
-
-def _signature_now(path: Path) -> tuple | None:
-    from .watcher import _signature
-    return _signature(path)
 
 
 def _stop_workers(executor: Executor) -> None:

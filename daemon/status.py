@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, free_name
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,14 @@ class JobStore:
 
     def allocate_stem(self, relative_stem: str) -> str:
         """A status-file name no other job has: 'Book', else 'Book (2)', 'Book (3)', ..."""
-        taken = {j.stem for j in self.jobs.values()}
-        candidate, number = relative_stem, 2
-        while (candidate in taken or (self.outbox / f"{candidate}.json").exists()
-               or (self.outbox / f"{candidate}.mp3").exists()):
-            candidate = f"{relative_stem} ({number})"
-            number += 1
-        return candidate
+        stems = {j.stem for j in self.jobs.values()}
+
+        def taken(status_file: Path) -> bool:
+            stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
+            return stem in stems or status_file.exists() or status_file.with_suffix(".mp3").exists()
+
+        chosen = free_name(self.outbox / f"{relative_stem}.json", taken)
+        return chosen.relative_to(self.outbox).with_suffix("").as_posix()
 
     def create(self, job_id: str | None = None, **fields: Any) -> Job:
         """A new queued job in the index; the caller saves it once it is filled in."""

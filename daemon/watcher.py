@@ -192,6 +192,11 @@ class InboxWatcher:
             self._note(self._book_for(path), now)
         return self._settled(now)
 
+    def mark_taken(self, book: Path) -> None:
+        """Already a job (resumed at start-up): not to be handed over again unless it changes."""
+        self.taken[book] = _signature(book)
+        self.candidates.pop(book, None)
+
     def forget(self, book: Path) -> None:
         """The book left the inbox (archived, failed): a new file there is new."""
         self.taken.pop(book, None)
