@@ -8,7 +8,7 @@ podcast and audiobook players use for chapter navigation.
 
 from __future__ import annotations
 
-import os
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCON, TIT2, TPE1, TLAN,
                          CTOCFlags)
 
 from .engine import SAMPLE_RATE
+from .files import commit
 
 BLOCK = 1 << 16  # frames per read when copying a checkpoint into the MP3
 
@@ -35,11 +36,17 @@ def bitrate_to_compression(kbps: int) -> float:
 
 
 class Mp3Writer:
-    """Appends PCM to an MP3 under a temporary name; ``finish`` renames it into place."""
+    """Appends PCM to an MP3 under a temporary name; ``finish`` renames it into place.
+
+    The temporary name is hidden, short whatever the book's name, and the same
+    for the same output, so a run that was killed leaves nothing that the next
+    run does not overwrite.
+    """
 
     def __init__(self, final_path: Path, bitrate: int) -> None:
         self.final_path = final_path
-        self.tmp_path = final_path.with_name(f".{final_path.stem}.partial.mp3")
+        digest = hashlib.sha256(final_path.name.encode("utf-8")).hexdigest()[:16]
+        self.tmp_path = final_path.with_name(f".partial-{digest}.mp3")
         self.frames = 0
         self._file = soundfile.SoundFile(
             self.tmp_path, "w", samplerate=SAMPLE_RATE, channels=1, format="MP3",
@@ -63,14 +70,16 @@ class Mp3Writer:
     def finish(self, tags: "BookTags") -> Path:
         self._file.close()
         write_tags(self.tmp_path, tags)
-        with open(self.tmp_path, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.tmp_path, self.final_path)
+        commit(self.tmp_path, self.final_path)
         return self.final_path
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        """Drop the partial MP3, even when closing it fails (a full disk cannot flush)."""
+        try:
+            if not self._file.closed:
+                self._file.close()
+        except (OSError, RuntimeError):
+            pass
         self.tmp_path.unlink(missing_ok=True)
 
 

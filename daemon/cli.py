@@ -1,8 +1,8 @@
 """The ``kokoro-inbox`` command line.
 
-Exit codes (SPEC §6): 0 success, 1 conversion failed, 2 usage or config error,
-3 model files missing.  Every InboxError becomes its exit code and one line on
-stderr here, and nowhere else.
+Exit codes (README, "The command line"): 0 success, 1 conversion failed, 2 usage,
+config or start-up error, 3 model files missing.  Every InboxError becomes its exit
+code and one line on stderr here, and nowhere else.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from typing import Any, Callable, Sequence
 
 from . import __version__, models
 from .config import Config, load_config
-from .converter import ConversionResult, PreparedBook, Progress, convert, job_fingerprint, prepare
-from .engine import EngineSettings, start_pool
+from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
+from .engine import EngineKind, EngineSettings
 from .errors import InboxError, InvalidSetting
+from .executors import LocalPool
 from .files import free_name
 from .languages import LANGUAGES, VOICES
-from .settings import BookSettings, load_sidecar
+from .scheduler import convert
 from .spoken import chapter_pieces
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InboxError as error:
         print(f"kokoro-inbox: {error.message}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # a folder or file the command needs, in one sentence
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"kokoro-inbox: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nkokoro-inbox: interrupted; finished parts are kept, run the same command to resume",
               file=sys.stderr)
@@ -98,13 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
     # For benchmarks: a JSON report of speed and peak memory, and the model-free engine.
     convert_p.add_argument("--report", type=Path, help=argparse.SUPPRESS)
-    convert_p.add_argument("--engine", choices=("kokoro", "tone", "tone-slow", "tone-crash"), default="kokoro", help=argparse.SUPPRESS)
+    convert_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
+                           help=argparse.SUPPRESS)
     convert_p.set_defaults(handler=cmd_convert)
 
     inspect_p = command("inspect", "show what would be read (no model needed)")
     inspect_p.add_argument("book", type=Path)
     inspect_p.add_argument("--json", action="store_true")
     inspect_p.add_argument("--text", action="store_true", help="print the exact text to be spoken")
+    inspect_p.add_argument("--voice")
+    inspect_p.add_argument("--lang")
+    inspect_p.add_argument("--chapters", help="chapters to read, e.g. '1-3,7'")
     inspect_p.set_defaults(handler=cmd_inspect)
 
     models_p = command("models", "fetch or check the model files")
@@ -113,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run_p = command("run", "the daemon: watch the inbox, convert books, serve the API")
     run_p.add_argument("--workers", type=int)
-    run_p.add_argument("--engine", choices=("kokoro", "tone", "tone-slow", "tone-crash"), default="kokoro",
+    run_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
                        help=argparse.SUPPRESS)
     run_p.set_defaults(handler=cmd_run)
 
@@ -138,16 +147,10 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Config:
 
 # --------------------------------------------------------------------------- convert
 
-def _requested_settings(book: Path, args: argparse.Namespace, config: Config) -> BookSettings:
-    settings = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate)
-    for suffix in (".yaml", ".yml"):
-        sidecar = book.with_suffix(suffix)
-        if sidecar.is_file():
-            settings = settings.merged(load_sidecar(sidecar))
-            break
-    flags = {"voice": args.voice, "speed": args.speed, "lang": args.lang,
-             "bitrate": args.bitrate, "chapters": args.chapters}
-    return settings.merged({k: v for k, v in flags.items() if v is not None})
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The book settings given on the command line (the last layer, over sidecar and folders)."""
+    names = ("voice", "speed", "lang", "bitrate", "chapters")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
@@ -160,10 +163,11 @@ def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     config = _config(args, workers=args.workers)
-    model, voices = models.resolve(config.models_dir, config.models_variant)
-    requested = _requested_settings(args.book, args, config)
-    prepared = prepare(args.book, requested, config.default_lang, config.default_voice,
-                       keep_boilerplate=not config.skip_boilerplate)
+    if args.engine is EngineKind.KOKORO:
+        model, voices = models.resolve(config.models_dir, config.models_variant)
+    else:
+        model, voices = Path("none"), Path("none")  # the stand-in engines need no model
+    prepared = prepare_book(config, args.book, flags=_flags(args))
     output = _output_path(args.book, args.output, args.overwrite)
     engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider,
                             kind=args.engine)
@@ -172,8 +176,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
           f"language {prepared.settings.lang}", file=sys.stderr)
     bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
-    result = convert(prepared, output, lambda: start_pool(engine, config.workers), engine, job_dir,
-                     config.workers, on_progress=bar.update if bar else _log_progress(prepared))
+    run = BookRun(prepared, output, job_dir, config.workers,
+                  on_progress=bar.update if bar else _log_progress(prepared))
+    result = convert(run, LocalPool(engine, config.workers))
     if bar:
         bar.close()
     rate = result.chars_total / max(result.seconds, 1e-6)
@@ -240,9 +245,7 @@ class ProgressBar:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     config = _config(args)
-    requested = BookSettings()
-    prepared = prepare(args.book, requested, config.default_lang, config.default_voice,
-                       keep_boilerplate=not config.skip_boilerplate)
+    prepared = prepare_book(config, args.book, flags=_flags(args))
     book = prepared.book
     english = (prepared.settings.lang or "").startswith("en")
     if args.text:
@@ -284,12 +287,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    """The API without the daemon (the daemon runs elsewhere over the same folders)."""
+    """The API without the daemon (the daemon runs elsewhere over the same folders).
+
+    A port in use or a bad address is one sentence and exit code 2 (StartupError)."""
     from .api import ApiServer, create_app
 
     config = _config(args)
     server = ApiServer(create_app(config), config.api_host, config.api_port)
-    stop = []
+    stop: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     server.start()
     try:
@@ -304,7 +309,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .status import JobStore
 
-    store = JobStore(_config(args).paths.outbox)
+    store = JobStore(_config(args).paths.outbox)  # read only: no journal
     store.load()
     if args.job_id:
         job = store.get(args.job_id)
@@ -320,9 +325,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from .service import request_cancel
+    from .mailbox import Mailbox
+    from .status import is_job_id
 
-    request_cancel(_config(args).paths.processing, args.job_id)
+    if not is_job_id(args.job_id):
+        raise InvalidSetting(f"{args.job_id[:60]!r} is not a job id; 'kokoro-inbox status' lists them")
+    Mailbox(_config(args).paths.processing).request_cancel(args.job_id)
     print(f"asked the daemon to cancel {args.job_id}")
     return 0
 
@@ -350,8 +358,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 
 def cmd_languages(args: argparse.Namespace) -> int:
-    for code, (name, voice, _) in LANGUAGES.items():
-        print(f"{code:6} {name:22} default voice {voice}")
+    for code, language in LANGUAGES.items():
+        print(f"{code:6} {language.name:22} default voice {language.default_voice}")
     return 0
 
 

@@ -1,11 +1,12 @@
 """Converting one book: EPUB in, chaptered and tagged MP3 out.
 
-The parent plans the book into segments, hands them to an executor, and
-appends the finished checkpoints to the MP3 strictly in order as they become
-available, so memory stays flat and the MP3 is ready moments after the last
-segment.  Every finished segment stays under the job's processing folder until
-the MP3 is in place: a conversion that is killed and started again redoes
-only the segments that were in flight.
+The parent plans the book into segments; the scheduler hands them to an
+executor; as each segment's audio comes back, ``BookRun`` keeps it as a FLAC
+checkpoint and appends the checkpoints to the MP3 strictly in order as they
+become available, so memory stays flat and the MP3 is ready moments after the
+last segment.  Every finished segment stays under the job's processing folder
+until the MP3 is in place: a conversion that is killed and started again
+redoes only the segments that were in flight.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import hashlib
 import json
 import logging
 import shutil
-import signal
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from .audio import BookTags, ChapterMark, Mp3Writer
-from .engine import SAMPLE_RATE, EngineSettings, SegmentResult, SegmentTask, checkpoint_frames, synthesize_segment
+from .config import Config
+from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, read_book
-from .files import atomic_write_bytes, sha256_of
+from .errors import InvalidSetting, NoText, OutputError
+from .files import atomic_write_bytes, sha256_of, why_unwritable
 from .languages import ISO639_2
-from .errors import InboxError, InvalidSetting, NoText, OutputError, SynthesisFailed
-from .settings import BookSettings
+from .settings import BookSettings, requested_settings
 from .spoken import Segment, plan_segments
 
 log = logging.getLogger(__name__)
@@ -95,6 +94,16 @@ class ConversionResult:
     segments_resumed: int
     segments_synthesised: int
     seconds: float
+
+
+def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None = None,
+                 upload: Mapping[str, Any] | None = None) -> PreparedBook:
+    """Read a book with the settings the config, its folders, its sidecar (or upload form)
+    and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
+    defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate)
+    requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
+    return prepare(source, requested, config.default_lang, config.default_voice,
+                   keep_boilerplate=not config.skip_boilerplate)
 
 
 def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
@@ -167,16 +176,18 @@ class BookRun:
     checkpoints to the MP3 strictly in order as they become available.
     """
 
-    def __init__(self, prepared: PreparedBook, output: Path, engine: EngineSettings, job_dir: Path,
-                 workers: int, on_progress: Callable[[Progress], None] | None = None,
-                 label: str = "") -> None:
+    def __init__(self, prepared: PreparedBook, output: Path, job_dir: Path, workers: int,
+                 on_progress: Callable[[Progress], None] | None = None, label: str = "") -> None:
         self.prepared = prepared
         self.output = output
-        self.engine = engine
         self.job_dir = job_dir
         self.label = label or prepared.source.name
         self.started = time.monotonic()
-        self.segments = load_or_plan(prepared, job_dir, workers)
+        try:
+            self.segments = load_or_plan(prepared, job_dir, workers)
+        except OSError as error:
+            raise OutputError(f"cannot keep the work in progress: "
+                              f"{why_unwritable(job_dir.parent, error)}") from None
         self.done: dict[int, int] = {}  # segment index -> frames, for finished checkpoints
         for segment in self.segments:
             frames = checkpoint_frames(checkpoint_path(job_dir, segment.index))
@@ -194,18 +205,26 @@ class BookRun:
             output.parent.mkdir(parents=True, exist_ok=True)
             self.writer = Mp3Writer(output, prepared.settings.bitrate)
         except (OSError, RuntimeError) as error:
-            raise OutputError(f"cannot write the audiobook to {output.parent}: {error}") from None
+            raise self._output_error(error) from None
         self.flush()  # what a previous run finished goes in first
+
+    def _output_error(self, error: BaseException) -> OutputError:
+        return OutputError(f"cannot write the audiobook: {why_unwritable(self.output.parent, error)}")
 
     def task(self, index: int) -> SegmentTask:
         settings = self.prepared.settings
-        return SegmentTask(self.engine, self.segments[index].pieces, settings.voice or "",
-                           settings.speed, settings.lang or "en-us",
-                           str(checkpoint_path(self.job_dir, index)))
+        return SegmentTask(self.segments[index].pieces, settings.voice or "", settings.speed,
+                           settings.lang or "en-us")
 
-    def completed(self, index: int, result: SegmentResult) -> None:
-        self.done[index] = result.frames
-        self.tracker.synthesised(index, result)
+    def completed(self, index: int, audio: SegmentAudio) -> None:
+        """Keep a segment's audio as its checkpoint, then append what is next in line."""
+        try:
+            atomic_write_bytes(checkpoint_path(self.job_dir, index), audio.flac)
+        except OSError as error:
+            raise OutputError(f"cannot keep the finished part of the book: "
+                              f"{why_unwritable(self.job_dir, error)}") from None
+        self.done[index] = audio.frames
+        self.tracker.synthesised(index, audio)
         self.flush()
 
     def flush(self) -> None:
@@ -215,9 +234,8 @@ class BookRun:
                 frames = self.writer.append_checkpoint(checkpoint_path(self.job_dir, self.next_to_write))
                 self.tracker.written(self.next_to_write, frames)
                 self.next_to_write += 1
-        except OSError as error:
-            raise OutputError(f"cannot write the audiobook to {self.output.parent}: "
-                              f"{error.strerror or error}") from None
+        except (OSError, RuntimeError) as error:  # libsndfile's errors are RuntimeErrors
+            raise self._output_error(error) from None
 
     @property
     def complete(self) -> bool:
@@ -233,10 +251,9 @@ class BookRun:
                         ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover)
         try:
             self.writer.finish(tags)
-        except OSError as error:
+        except (OSError, RuntimeError) as error:
             self.writer.abort()
-            raise OutputError(f"cannot write the audiobook to {self.output.parent}: "
-                              f"{error.strerror or error}") from None
+            raise self._output_error(error) from None
         shutil.rmtree(self.job_dir, ignore_errors=True)
         return ConversionResult(
             output=self.output, chapters=chapters, audio_seconds=self.writer.frames / SAMPLE_RATE,
@@ -250,209 +267,6 @@ class BookRun:
         self.writer.abort()
         if not keep_checkpoints:
             shutil.rmtree(self.job_dir, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- many books, one pool
-
-MAX_STRIKES = 3  # a segment whose worker dies this many times fails its book
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    run: BookRun
-    result: ConversionResult | None = None
-    error: InboxError | None = None
-
-
-class Scheduler:
-    """Runs the segments of several books on one executor, the oldest book first.
-
-    One book keeps every worker busy; the next book's segments start as soon as
-    the first has none left to hand out.  A worker that dies (killed, out of
-    memory) breaks the process pool: the pool is rebuilt and the segments that
-    were in flight are retried one at a time, so the death is pinned on the
-    segment that causes it, which fails its book after MAX_STRIKES deaths.
-    """
-
-    def __init__(self, executor_factory: Callable[[], Executor], workers: int) -> None:
-        self.executor_factory = executor_factory
-        self.executor = executor_factory()
-        self.workers = workers
-        self.runs: list[BookRun] = []
-        self.in_flight: dict[Future[SegmentResult], tuple[BookRun, int]] = {}
-        self.suspects: deque[tuple[BookRun, int]] = deque()
-
-    def pool_alive(self) -> bool:
-        if getattr(self.executor, "_broken", False):
-            return False
-        processes = getattr(self.executor, "_processes", None)
-        return processes is None or all(p.is_alive() for p in processes.values())
-
-    def close(self, wait: bool = False) -> None:
-        for future in self.in_flight:
-            future.cancel()
-        self.in_flight.clear()
-        self.executor.shutdown(wait=wait, cancel_futures=True)
-
-    def add(self, run: BookRun) -> None:
-        self.runs.append(run)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.runs)
-
-    def remove(self, run: BookRun) -> None:
-        """Take a book out (cancelled, shutting down); its in-flight segments are dropped."""
-        if run in self.runs:
-            self.runs.remove(run)
-        for future, (owner, _) in list(self.in_flight.items()):
-            if owner is run:
-                future.cancel()
-                del self.in_flight[future]
-        self.suspects = deque(item for item in self.suspects if item[0] is not run)
-
-    def step(self, timeout: float | None = None) -> list[RunEvent]:
-        """Hand out work, wait up to ``timeout`` for some to finish, return what ended."""
-        events: list[RunEvent] = [RunEvent(run, result=run.finish()) for run in self._complete_runs()]
-        if not self._fill():  # the pool broke between two steps (a worker died while idle)
-            return events + self._recover()
-        if not self.in_flight:
-            return events
-        finished, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-        broken = False
-        for future in finished:
-            run, index = self.in_flight.pop(future)
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                broken = True
-                self.in_flight[future] = (run, index)  # handled below with the others
-                continue
-            except InboxError as error:
-                events.append(self._fail(run, error))
-                continue
-            except Exception as error:  # a bug in a worker: fail the book, keep the daemon
-                log.exception("%s: segment %d failed", run.label, index)
-                events.append(self._fail(run, SynthesisFailed(f"reading segment {index} failed: {error}")))
-                continue
-            if self.suspects and self.suspects[0] == (run, index):
-                self.suspects.popleft()  # cleared: it was not the one killing workers
-            if run in self.runs:
-                try:
-                    run.completed(index, result)
-                except InboxError as error:
-                    events.append(self._fail(run, error))
-        if broken:
-            events.extend(self._recover())
-        events.extend(RunEvent(run, result=run.finish()) for run in self._complete_runs())
-        return events
-
-    def _complete_runs(self) -> list[BookRun]:
-        complete = [run for run in self.runs if run.complete]
-        for run in complete:
-            self.runs.remove(run)
-        return complete
-
-    def _fill(self) -> bool:
-        """Submit what the window allows; False when the pool turned out to be broken."""
-        if self.suspects:  # isolating a worker death: one suspect at a time, nothing else
-            if not self.in_flight:
-                run, index = self.suspects[0]
-                return self._submit(run, index)
-            return True
-        window = max(2 * self.workers, 2)  # enough queued that no worker waits on the parent
-        for run in self.runs:
-            while run.pending and len(self.in_flight) < window:
-                index = run.pending.popleft()
-                if not self._submit(run, index):
-                    run.pending.appendleft(index)
-                    return False
-        return True
-
-    def _submit(self, run: BookRun, index: int) -> bool:
-        try:
-            future = self.executor.submit(synthesize_segment, run.task(index))
-        except BrokenProcessPool:
-            return False
-        self.in_flight[future] = (run, index)
-        return True
-
-    def _fail(self, run: BookRun, error: InboxError) -> RunEvent:
-        self.remove(run)
-        run.abort(keep_checkpoints=True)
-        return RunEvent(run, error=error)
-
-    def _recover(self) -> list[RunEvent]:
-        """The pool broke: name the signal, rebuild it, and retry what was in flight."""
-        signal_name = _dead_worker_signal(self.executor)
-        lost = list(self.in_flight.values())
-        isolating = bool(self.suspects) and lost == [self.suspects[0]]
-        self.in_flight.clear()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = self.executor_factory()
-        log.warning("a worker process died (%s); the pool was restarted", signal_name)
-        events = []
-        if isolating:  # exactly one segment was running: it is the culprit
-            run, index = self.suspects[0]
-            run.strikes[index] = run.strikes.get(index, 0) + 1
-            if run.strikes[index] >= MAX_STRIKES:
-                self.suspects.popleft()
-                events.append(self._fail(run, SynthesisFailed(
-                    f"a worker process was killed ({signal_name}) {MAX_STRIKES} times while reading "
-                    f"segment {index} of the book; is the machine out of memory? Finished parts "
-                    "are kept, so dropping the book again resumes")))
-        else:
-            self.suspects.extend(item for item in lost if item[0] in self.runs)
-        return events
-
-
-def _dead_worker_signal(executor: Executor) -> str:
-    """Which signal killed a pool worker, from the exit codes the pool keeps (best effort).
-
-    The pool's own thread reaps its processes and then terminates the rest
-    (SIGTERM) while we look, so wait briefly for the codes and prefer any
-    other signal over its SIGTERM.
-    """
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    codes: list[int] = []
-    for _ in range(40):
-        codes = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-        if any(code != -signal.SIGTERM for code in codes):
-            break
-        time.sleep(0.05)
-    codes.sort(key=lambda code: code == -signal.SIGTERM)
-    if not codes:
-        return "signal unknown"
-    if codes[0] > 0:
-        return f"exit code {codes[0]}"
-    try:
-        return f"signal {-codes[0]}, {signal.Signals(-codes[0]).name}"
-    except ValueError:
-        return f"signal {-codes[0]}"
-
-
-# --------------------------------------------------------------------------- one book, foreground
-
-def convert(prepared: PreparedBook, output: Path, executor_factory: Callable[[], Executor],
-            engine: EngineSettings, job_dir: Path, workers: int,
-            on_progress: Callable[[Progress], None] | None = None) -> ConversionResult:
-    """Synthesise the prepared book and write ``output``; raises InboxError on failure."""
-    run = BookRun(prepared, output, engine, job_dir, workers, on_progress)
-    scheduler = Scheduler(executor_factory, workers)
-    scheduler.add(run)
-    try:
-        while True:
-            for event in scheduler.step(timeout=1.0):
-                if event.error:
-                    raise event.error
-                assert event.result is not None
-                scheduler.close(wait=True)
-                return event.result
-    except BaseException:
-        scheduler.remove(run)
-        run.abort(keep_checkpoints=True)
-        scheduler.close(wait=False)
-        raise
 
 
 class _Tracker:
@@ -475,7 +289,7 @@ class _Tracker:
         self.chapters_done: set[int] = set()
         self.current_chapter = segments[0].chapter if segments else 0
 
-    def synthesised(self, index: int, result: SegmentResult) -> None:
+    def synthesised(self, index: int, result: SegmentAudio) -> None:
         self.chars_done += self.segments[index].chars
         self.chars_this_run += self.segments[index].chars
         self.frames_done += result.frames

@@ -1,24 +1,21 @@
 """The voice model in a worker process, and the segment task it runs.
 
-``synthesize_segment`` is a pure function of a picklable ``SegmentTask``: it
-reads nothing but the model files and writes nothing but its checkpoint (a
-FLAC file, written under a temporary name and renamed).  That is what lets the
-parent run it in a ``ProcessPoolExecutor`` today and on any other
-``concurrent.futures.Executor`` (a Dask cluster sharing the NAS) tomorrow.
+``synthesize_segment`` is a pure function of a picklable ``SegmentTask``: it reads
+nothing but the model files already loaded in its process and returns the
+segment's audio as FLAC bytes (lossless, about a third of raw PCM).  It writes
+nothing: the parent keeps the checkpoint.  So a worker needs no path of the
+daemon's, which is what lets any executor (the local pool, a Dask cluster on
+other machines) run it.
 
-The model is loaded once per process: by ``init_worker`` when the pool starts
-it, or on first use where an executor has no initializer.
+The model is loaded once per process, by ``load_engine`` when a worker starts.
 """
 
 from __future__ import annotations
 
+import enum
+import io
 import logging
-import multiprocessing
-import os
-import signal
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,38 +31,44 @@ SAMPLE_RATE = 24_000
 FADE_SECONDS = 0.004  # a few milliseconds of fade keeps joins free of clicks
 
 
+class EngineKind(str, enum.Enum):
+    """The Kokoro model, or a model-free stand-in (``stand_in_engines``) for tests and benchmarks."""
+
+    KOKORO = "kokoro"
+    TONE = "tone"
+    TONE_SLOW = "tone-slow"
+    TONE_CRASH = "tone-crash"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     model_path: str
     voices_path: str
     threads: int = 1
     provider: str = "CPUExecutionProvider"
-    # "kokoro", or "tone": a stand-in that "reads" a character in 1/15 s of
-    # tone, instantly, for benchmarks and tests of everything around the model.
-    # "tone-slow" takes 0.3 s a piece; "tone-crash" kills its own process (SIGKILL)
-    # on any piece containing "CRASH", like a worker that runs out of memory.
-    kind: str = "kokoro"
+    kind: EngineKind = EngineKind.KOKORO
 
 
 @dataclass(frozen=True)
 class SegmentTask:
-    engine: EngineSettings
     pieces: tuple[tuple[str, float], ...]  # (text, seconds of silence after)
     voice: str
     speed: float
     lang: str
-    checkpoint: str  # path of the FLAC file this task produces
 
 
 @dataclass(frozen=True)
-class SegmentResult:
-    checkpoint: str
+class SegmentAudio:
+    flac: bytes  # the segment's audio, mono, SAMPLE_RATE
     frames: int
     chars: int
     seconds: float  # wall time spent synthesising
 
 
-class _Engine:
+class KokoroEngine:
     def __init__(self, settings: EngineSettings) -> None:
         import onnxruntime
         from kokoro_onnx import Kokoro
@@ -94,71 +97,17 @@ class _Engine:
         return self._styles[voice]
 
 
-class _ToneEngine:
-    """Speech-shaped audio without a model: the pipeline's test and benchmark double."""
-
-    def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-
-    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
-        if self.settings.kind == "tone-crash" and "CRASH" in text:
-            os.kill(os.getpid(), signal.SIGKILL)
-        if self.settings.kind == "tone-slow":
-            time.sleep(0.3)
-        frames = int(len(text) / 15 / speed * SAMPLE_RATE)
-        time_axis = np.arange(frames, dtype=np.float32) / SAMPLE_RATE
-        return (0.2 * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)
+def load_engine(settings: EngineSettings) -> "KokoroEngine":
+    """The engine a worker process keeps for its life (the model loads here, once)."""
+    if settings.kind is not EngineKind.KOKORO:
+        from .stand_in_engines import ToneEngine
+        return ToneEngine(settings)  # type: ignore[return-value]
+    return KokoroEngine(settings)
 
 
-_engine: _Engine | _ToneEngine | None = None
-
-
-def init_worker(settings: EngineSettings) -> None:
-    """Pool initializer: load the model once, before the first task arrives."""
-    global _engine
-    _engine = _load(settings)
-
-
-def _load(settings: EngineSettings) -> _Engine | _ToneEngine:
-    return _ToneEngine(settings) if settings.kind.startswith("tone") else _Engine(settings)
-
-
-def start_pool(settings: EngineSettings, workers: int) -> "ProcessPoolExecutor":
-    """A process pool whose workers each load the model once, at start.
-
-    Spawned, not forked: a forked child would inherit the parent's threads
-    and locks (watchdog, the HTTP server) in whatever state they were in.
-    """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=init_worker, initargs=(settings,))
-
-
-def _ping() -> int:
-    return os.getpid()
-
-
-def warm_up(executor: Executor, workers: int) -> None:
-    """Start every worker and wait until each has loaded the model (its initializer ran)."""
-    futures = [executor.submit(_ping) for _ in range(workers)]
-    try:
-        for future in futures:
-            future.result()
-    except BrokenProcessPool:
-        raise SynthesisFailed("the worker processes could not load the voice model; "
-                              "run 'kokoro-inbox models check'") from None
-
-
-def _engine_for(settings: EngineSettings) -> _Engine | _ToneEngine:
-    global _engine
-    if _engine is None or _engine.settings != settings:
-        _engine = _load(settings)
-    return _engine
-
-
-def synthesize_segment(task: SegmentTask) -> SegmentResult:
-    """Speak every piece of a segment and write it to ``task.checkpoint``."""
+def synthesize_segment(engine: KokoroEngine, task: SegmentTask) -> SegmentAudio:
+    """Speak every piece of a segment, with its pauses, and return the audio as FLAC."""
     started = time.monotonic()
-    engine = _engine_for(task.engine)
     parts: list[np.ndarray] = []
     for text, pause in task.pieces:
         try:
@@ -171,13 +120,9 @@ def synthesize_segment(task: SegmentTask) -> SegmentResult:
         parts.append(_faded(audio))
         parts.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
     samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    write_checkpoint(Path(task.checkpoint), samples)
-    return SegmentResult(
-        checkpoint=task.checkpoint,
-        frames=len(samples),
-        chars=sum(len(text) for text, _ in task.pieces),
-        seconds=time.monotonic() - started,
-    )
+    return SegmentAudio(flac=encode_flac(samples), frames=len(samples),
+                        chars=sum(len(text) for text, _ in task.pieces),
+                        seconds=time.monotonic() - started)
 
 
 def _faded(audio: np.ndarray) -> np.ndarray:
@@ -190,15 +135,12 @@ def _faded(audio: np.ndarray) -> np.ndarray:
     return audio
 
 
-def write_checkpoint(path: Path, samples: np.ndarray) -> None:
-    """FLAC (lossless, a third of raw PCM), written whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with soundfile.SoundFile(tmp, "w", samplerate=SAMPLE_RATE, channels=1,
+def encode_flac(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", samplerate=SAMPLE_RATE, channels=1,
                              format="FLAC", subtype="PCM_16") as out:
         out.write(np.clip(samples, -1.0, 1.0))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    return buffer.getvalue()
 
 
 def checkpoint_frames(path: Path) -> int | None:

@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from .errors import DrmProtected, NoText, NotAnEpub, UnsafeEpub
+from .errors import DrmProtected, NoText, NotABookFile, NotAnEpub, UnsafeEpub
+from .files import NotARegularFile, open_regular
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,9 @@ class _Archive:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.zip = zipfile.ZipFile(path)
+            self.zip = zipfile.ZipFile(open_regular(path))  # never a pipe or a device
+        except NotARegularFile as error:
+            raise NotABookFile(f"{error.kind}, not a book file; only EPUB files can be converted") from None
         except zipfile.BadZipFile:
             raise NotAnEpub(_why_not_zip(path)) from None
         except OSError as error:
@@ -191,7 +194,7 @@ class _Archive:
 
 def _why_not_zip(path: Path) -> str:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(4)
     except OSError as error:
         return f"cannot read the file: {error.strerror or error}"

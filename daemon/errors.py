@@ -30,6 +30,12 @@ class NotAnEpub(InboxError):
     code = "not_an_epub"
 
 
+class NotABookFile(InboxError):
+    """An inbox entry that is not a regular file, or a link that leads out of the inbox."""
+
+    code = "not_a_file"
+
+
 class UnsafeEpub(InboxError):
     """Refused for the reader's safety: ZIP bombs, entity tricks."""
 
@@ -67,6 +73,13 @@ class ConfigError(InboxError):
     exit_code = 2
 
 
+class StartupError(InboxError):
+    """The daemon cannot start: another one holds the folders, the port is taken, ..."""
+
+    code = "startup_error"
+    exit_code = 2
+
+
 class ModelMissing(InboxError):
     code = "model_missing"
     exit_code = 3
@@ -77,6 +90,10 @@ class SynthesisFailed(InboxError):
 
 
 class OutputError(InboxError):
-    """The outbox cannot take the audiobook (full, read-only, gone)."""
+    """The outbox (or the processing folder) cannot take what is written (full, read-only, gone)."""
 
     code = "output_error"
+
+
+class Cancelled(InboxError):
+    code = "cancelled"

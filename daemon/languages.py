@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import InvalidSetting, UnsupportedLanguage
 
-# Code (as used by espeak-ng for phonemes) -> (name, default voice, voice prefix).
-LANGUAGES: dict[str, tuple[str, str, str]] = {
-    "en-us": ("English (US)", "af_heart", "a"),
-    "en-gb": ("English (UK)", "bf_emma", "b"),
-    "es": ("Spanish", "ef_dora", "e"),
-    "fr-fr": ("French", "ff_siwis", "f"),
-    "hi": ("Hindi", "hf_alpha", "h"),
-    "it": ("Italian", "if_sara", "i"),
-    "ja": ("Japanese", "jf_alpha", "j"),
-    "pt-br": ("Portuguese (Brazil)", "pf_dora", "p"),
-    "cmn": ("Mandarin Chinese", "zf_xiaobei", "z"),
+
+class Language(NamedTuple):
+    name: str
+    default_voice: str
+    voice_prefix: str  # the first letter of the voice ids made for this language
+
+
+# Code (as used by espeak-ng for phonemes) -> the language.
+LANGUAGES: dict[str, Language] = {
+    "en-us": Language("English (US)", "af_heart", "a"),
+    "en-gb": Language("English (UK)", "bf_emma", "b"),
+    "es": Language("Spanish", "ef_dora", "e"),
+    "fr-fr": Language("French", "ff_siwis", "f"),
+    "hi": Language("Hindi", "hf_alpha", "h"),
+    "it": Language("Italian", "if_sara", "i"),
+    "ja": Language("Japanese", "jf_alpha", "j"),
+    "pt-br": Language("Portuguese (Brazil)", "pf_dora", "p"),
+    "cmn": Language("Mandarin Chinese", "zf_xiaobei", "z"),
 }
 
 # The 54 voices of the v1.0 voice pack (voices-v1.0.bin).
@@ -84,7 +92,7 @@ def default_voice(lang: str, english_default: str) -> str:
     """The configured voice for English, else the language's own voice."""
     if lang in ("en-us", "en-gb") and english_default:
         return english_default
-    return LANGUAGES[lang][1]
+    return LANGUAGES[lang].default_voice
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class VoiceMix:
 
 def parse_voice(spec: str, known: tuple[str, ...] | frozenset[str] = VOICES) -> VoiceMix:
     """Parse ``"af_heart"`` or ``"af_sarah:60,am_adam:40"`` into a VoiceMix."""
-    if not isinstance(spec, str) or not spec.strip():
+    if not isinstance(spec, str) or not spec.strip() or len(spec) > 400:
         raise InvalidSetting("voice: must be a voice name such as 'af_heart'", key="voice")
     parts: list[tuple[str, float]] = []
     for item in spec.split(","):
@@ -109,7 +117,7 @@ def parse_voice(spec: str, known: tuple[str, ...] | frozenset[str] = VOICES) -> 
         name = name.strip()
         if name not in known:
             raise InvalidSetting(
-                f"voice: {name!r} is not a known voice; see 'kokoro-inbox voices' "
+                f"voice: {name[:40]!r} is not a known voice; see 'kokoro-inbox voices' "
                 f"(blends look like 'af_sarah:60,am_adam:40')",
                 key="voice",
             )
@@ -117,9 +125,9 @@ def parse_voice(spec: str, known: tuple[str, ...] | frozenset[str] = VOICES) -> 
             weight = float(weight_text) if weight_text.strip() else 1.0
         except ValueError:
             raise InvalidSetting(
-                f"voice: weight {weight_text!r} of {name!r} is not a number", key="voice"
+                f"voice: weight {weight_text[:20]!r} of {name!r} is not a number", key="voice"
             ) from None
-        if weight <= 0:
+        if not 0 < weight < float("inf"):
             raise InvalidSetting(f"voice: weight of {name!r} must be above 0", key="voice")
         parts.append((name, weight))
     total = sum(weight for _, weight in parts)

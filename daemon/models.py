@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ModelMissing
-from .files import atomic_write_bytes, sha256_of
+from .files import atomic_copy, atomic_write_bytes, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +128,9 @@ def _remember_digest(path: Path, digest: str) -> None:
 
 
 def _install(source: Path, target: Path) -> None:
-    """Copy a verified file into place under a temporary name, then rename."""
+    """Copy a verified file into place, whole or not at all."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    atomic_copy(source, target)
 
 
 # --------------------------------------------------------------------------- sources

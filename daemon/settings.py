@@ -1,13 +1,21 @@
-"""Settings for one book: the sidecar YAML, form fields or command-line flags.
+"""Settings for one book: config defaults, folder.yaml files, the sidecar, form fields, flags.
 
+``requested_settings`` is the one resolver the daemon, ``convert`` and ``inspect``
+share, so a book gets the same settings however it is converted.
 ``BookSettings`` is what the user asked for (``None`` = decide from the book);
 ``resolve`` turns it into the concrete voice and language once the book's own
 metadata is known.
+
+Sidecars come from anyone who can write to the share, so they are read as
+hostile: a size cap, no YAML anchors or aliases (a 387-byte alias bomb expands
+to hundreds of megabytes), types checked before anything is expanded, and
+values quoted back in error messages only in part.
 """
 
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,12 +23,28 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import InvalidSetting
+from .files import read_regular
 from .languages import check_language, default_voice, language_for_book, parse_voice
 
 SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
 KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate")
+SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
+MAX_CHAPTER = 10_000  # no book has more; a range beyond it is a mistake or an attack
+MAX_CHAPTER_ITEMS = 1_000
+MAX_TEXT = 500  # characters in a title or an author
+SIDECAR_SUFFIXES = (".yaml", ".yml", ".YAML", ".YML")
+FOLDER_DEFAULTS = "folder.yaml"
+
+_shown = reprlib.Repr()
+_shown.maxstring = _shown.maxother = 60
+_shown.maxlist = _shown.maxdict = 6
+
+
+def shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: messages go to status files and logs."""
+    return _shown.repr(value)
 
 
 @dataclass(frozen=True)
@@ -58,19 +82,76 @@ class BookSettings:
         return replace(self, lang=lang, voice=voice)
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """The safe loader, refusing anchors and aliases: settings never need them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(problem="anchors and aliases (& and *) are not allowed here",
+                                       problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def load_sidecar(path: Path) -> dict[str, Any]:
-    """Read a sidecar or folder.yaml as a mapping, with a safe loader."""
+    """Read a sidecar or folder.yaml as a mapping: small, plain YAML, safely loaded."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_regular(path, SIDECAR_LIMIT).decode("utf-8")
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as error:
-        raise InvalidSetting(f"{path.name}: not valid YAML ({error})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidSetting(f"{path.name}: cannot be read ({error})") from None
+        raise InvalidSetting(f"{path.name}: not valid YAML ({str(error)[:300]})") from None
+    except UnicodeDecodeError:
+        raise InvalidSetting(f"{path.name}: is not UTF-8 text") from None
+    except OSError as error:
+        if error.strerror and "larger than" in error.strerror:
+            raise InvalidSetting(f"{path.name}: is larger than {SIDECAR_LIMIT >> 10} KB; "
+                                 "a sidecar holds a few settings") from None
+        raise InvalidSetting(f"{path.name}: cannot be read ({error.strerror or error})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InvalidSetting(f"{path.name}: must be a mapping of keys such as 'voice: af_heart'")
     return data
+
+
+def sidecar_of(book: Path) -> Path | None:
+    """The book's own settings file, ``<stem>.yaml`` or ``.yml``, if there is one."""
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = book.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def requested_settings(book: Path, defaults: "BookSettings", inbox: Path | None = None,
+                       upload: Mapping[str, Any] | None = None,
+                       flags: Mapping[str, Any] | None = None) -> "BookSettings":
+    """What was asked for one book, the later layers winning:
+
+    config defaults, then every folder.yaml from the inbox down to the book's
+    folder (only the book's own folder when it is not inside the inbox), then
+    the book's sidecar (or, for an upload, the form's fields), then flags.
+    """
+    settings = defaults
+    for folder in _folders_down_to(book.parent, inbox):
+        if (folder / FOLDER_DEFAULTS).is_file():
+            settings = settings.merged(load_sidecar(folder / FOLDER_DEFAULTS))
+    if upload is not None:
+        settings = settings.merged(upload)
+    else:
+        sidecar = sidecar_of(book)
+        if sidecar is not None:
+            settings = settings.merged(load_sidecar(sidecar))
+    return settings.merged({k: v for k, v in (flags or {}).items() if v is not None})
+
+
+def _folders_down_to(folder: Path, inbox: Path | None) -> list[Path]:
+    folder = folder.absolute()
+    inbox = inbox.absolute() if inbox is not None else None
+    if inbox is None or (folder != inbox and inbox not in folder.parents):
+        return [folder]
+    chain = [folder, *folder.parents]
+    return list(reversed(chain[: chain.index(inbox) + 1]))
 
 
 def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,7 +178,7 @@ def _lang(key: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidSetting(f"lang: {value!r} must be a language code such as 'en-us'", key="lang")
+        raise InvalidSetting(f"lang: {shown(value)} must be a language code such as 'en-us'", key="lang")
     return check_language(value)
 
 
@@ -105,21 +186,24 @@ def _text(key: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise InvalidSetting(f"{key}: {value!r} must be text", key=key)
-    return str(value).strip() or None
+        raise InvalidSetting(f"{key}: {shown(value)} must be text", key=key)
+    text = str(value).strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidSetting(f"{key}: {len(text)} characters is too long; at most {MAX_TEXT}", key=key)
+    return text or None
 
 
 def _number_in(key: str, value: Any, low: float, high: float, kind: type) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidSetting(f"{key}: {value!r} must be a number from {low} to {high}", key=key)
+        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key)
     try:
         number = kind(value) if kind is float else int(str(value).strip())
     except ValueError:
-        raise InvalidSetting(f"{key}: {value!r} must be a number from {low} to {high}", key=key) from None
+        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key) from None
     if kind is int and isinstance(value, float) and value != int(value):
-        raise InvalidSetting(f"{key}: {value!r} must be a whole number from {low} to {high}", key=key)
+        raise InvalidSetting(f"{key}: {shown(value)} must be a whole number from {low} to {high}", key=key)
     if not (math.isfinite(number) and low <= number <= high):
-        raise InvalidSetting(f"{key}: {value!r} is out of range; allowed is {low} to {high}", key=key)
+        raise InvalidSetting(f"{key}: {shown(value)} is out of range; allowed is {low} to {high}", key=key)
     return number
 
 
@@ -135,21 +219,32 @@ def parse_chapters(key: str, value: Any) -> frozenset[int] | None:
     """``"1-3,7"``, ``[1, 2, 3]`` or ``5`` -> the set of chapter numbers."""
     if value is None or value == "all":
         return None
+    if isinstance(value, bool) or not isinstance(value, (list, str, int)):
+        raise InvalidSetting(f"chapters: {shown(value)} is not a chapter list; write it like "
+                             "'1-3,7' or [1, 2, 3]", key="chapters")
     items = value if isinstance(value, list) else str(value).split(",")
+    if len(items) > MAX_CHAPTER_ITEMS:
+        raise InvalidSetting(f"chapters: {len(items)} items is too many; use ranges like '1-3'",
+                             key="chapters")
     numbers: set[int] = set()
     for item in items:
-        text = str(item).strip()
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise InvalidSetting(f"chapters: {shown(item)} is not a chapter number", key="chapters")
+        text = str(item).strip()[:40]
         start, dash, end = text.partition("-")
         try:
             first = int(start)
             last = int(end) if dash else first
         except ValueError:
             raise InvalidSetting(
-                f"chapters: {value!r} is not a chapter list; write it like '1-3,7' or [1, 2, 3]",
+                f"chapters: {shown(value)} is not a chapter list; write it like '1-3,7' or [1, 2, 3]",
                 key="chapters",
             ) from None
         if first < 1 or last < first:
             raise InvalidSetting(f"chapters: {text!r} is not a valid range of chapter numbers", key="chapters")
+        if last > MAX_CHAPTER:
+            raise InvalidSetting(f"chapters: {text!r} goes beyond chapter {MAX_CHAPTER}; "
+                                 "see 'kokoro-inbox inspect' for the book's numbers", key="chapters")
         numbers.update(range(first, last + 1))
     if not numbers:
         raise InvalidSetting("chapters: the list is empty", key="chapters")

@@ -3,39 +3,73 @@
 Every change goes through ``JobStore.save``, which writes ``outbox/<stem>.json``
 atomically (temporary file in the same folder, fsync, ``os.replace``), so a
 reader never sees half a file.  Only the daemon's main thread calls it; workers
-return results.  At start-up the index is rebuilt from the status files, so
-the outbox is the only state there is.
+return results.  ``JobStore.fail`` is the one place an error becomes a status.
+
+At start-up the store is rebuilt from the status files, so the outbox is the
+only state there is.  Status files are read back as data, not trusted: a record
+whose id is not a UUID or whose names climb out of their folder is ignored.
+
+The daemon also keeps a journal beside its checkpoints: one line per job each
+time a job appears or changes state (not on every progress tick).  ``JobIndex``
+reads it, so the API can list, count and search ten thousand jobs without
+opening ten thousand files per request.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
+import re
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from .files import atomic_write_bytes, free_name
+from .errors import InboxError
+from .files import atomic_write_bytes, free_name, inside
 
 log = logging.getLogger(__name__)
 
-QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
-ACTIVE = (QUEUED, PROCESSING)
 PROGRESS_INTERVAL = 1.0  # progress-only writes at most this often per job
+JOURNAL_NAME = ".jobs.journal"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def active(self) -> bool:
+        return self in (JobStatus.QUEUED, JobStatus.PROCESSING)
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.PROCESSING)
+ENDED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def is_job_id(value: object) -> bool:
+    return isinstance(value, str) and bool(UUID.match(value))
+
+
 @dataclass
 class Job:
     job_id: str
-    status: str
+    status: JobStatus
     source: str  # relative to the inbox
     source_sha256: str
     settings: dict[str, Any]
@@ -53,6 +87,8 @@ class Job:
     audio_seconds: float = 0.0
     eta_seconds: float | None = None
     sidecar: str | None = None  # relative to the inbox
+    duplicate_of: str | None = None  # the job that converts this same book and settings
+    uploaded: bool = False  # came through the API: its voice, speed and lang are the form's
     created_at: str = field(default_factory=utc_now)
     started_at: str | None = None
     finished_at: str | None = None
@@ -63,12 +99,53 @@ class Job:
         return self.status_file[: -len(".json")]
 
     def record(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record["status"] = self.status.value
+        return record
+
+    def summary(self) -> dict[str, Any]:
+        """What the journal keeps of a job: everything but the chapter list."""
+        record = self.record()
+        del record["chapters"]
+        return record
 
     @classmethod
-    def from_record(cls, data: dict[str, Any]) -> "Job":
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_record(cls, data: Any) -> "Job":
+        """A job from a status file's content; ValueError when any field is not what the
+        daemon writes (status files are read back as data, never trusted)."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if not is_job_id(values.get("job_id")):
+            raise ValueError(f"job_id {str(values.get('job_id'))[:60]!r} is not a UUID")
+        values["status"] = JobStatus(values.get("status"))
+        for name in ("source", "status_file"):
+            inside(Path("."), _text(values.get(name), name))
+        for name in ("output_file", "sidecar"):
+            if values.get(name) is not None:
+                inside(Path("."), _text(values[name], name))
+        if not isinstance(values.get("uploaded", False), bool):
+            raise ValueError("uploaded is not true or false")
+        if values.get("duplicate_of") is not None and not is_job_id(values["duplicate_of"]):
+            raise ValueError("duplicate_of is not a UUID")
+        for name in ("source_sha256", "job_key"):
+            _text(values.get(name, ""), name, empty=True)
+        if not isinstance(values.get("settings"), dict):
+            raise ValueError("settings is not an object")
+        if not isinstance(values.get("chapters", []), list):
+            raise ValueError("chapters is not a list")
+        for name in ("progress", "audio_seconds", "chars_total", "chars_done"):
+            value = values.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} is not a number")
+        return cls(**values)
+
+
+def _text(value: Any, name: str, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value and not empty):
+        raise ValueError(f"{name} is not text")
+    return value
 
 
 def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
@@ -85,52 +162,96 @@ def status_files(outbox: Path) -> Iterator[Path]:
                 yield Path(folder) / name
 
 
-class JobStore:
-    """All jobs, indexed by id and by key, backed by the status files in the outbox."""
+def read_status_file(outbox: Path, path: Path) -> Job:
+    """A validated job from a status file; OSError or ValueError when it is not one."""
+    job = Job.from_record(json.loads(path.read_text(encoding="utf-8")))
+    job.status_file = path.relative_to(outbox).as_posix()
+    return job
 
-    def __init__(self, outbox: Path) -> None:
+
+def journal_path(processing: Path) -> Path:
+    return processing / JOURNAL_NAME
+
+
+class JobStore:
+    """All jobs, indexed by id and by key, backed by the status files in the outbox.
+
+    Given a journal path (the daemon does; `kokoro-inbox status` does not), it
+    also keeps the journal that ``JobIndex`` reads.
+    """
+
+    def __init__(self, outbox: Path, journal: Path | None = None) -> None:
         self.outbox = outbox
+        self.journal = journal
         self.jobs: dict[str, Job] = {}
+        self._by_key: dict[str, list[Job]] = {}
+        self._stems: set[str] = set()
         self._last_write: dict[str, float] = {}
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
 
     def load(self) -> int:
         """Rebuild the index from the outbox; returns the number of jobs found."""
         for path in status_files(self.outbox):
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                job = Job.from_record(data)
+                job = read_status_file(self.outbox, path)
             except (OSError, ValueError, TypeError) as error:
-                log.warning("ignoring unreadable status file %s: %s", path, error)
+                log.warning("ignoring status file %s: %s", path, error)
                 continue
-            job.status_file = path.relative_to(self.outbox).as_posix()
-            self.jobs[job.job_id] = job
+            if job.job_id in self.jobs:
+                log.warning("ignoring status file %s: job %s also has %s", path, job.job_id,
+                            self.jobs[job.job_id].status_file)
+                continue
+            self._add(job)
+        if self.journal is not None:
+            self._write_snapshot()
         return len(self.jobs)
+
+    def _add(self, job: Job) -> None:
+        self.jobs[job.job_id] = job
+        self._by_key.setdefault(job.job_key, []).append(job)
+        self._stems.add(job.stem)
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def by_key(self, key: str, statuses: tuple[str, ...]) -> Job | None:
-        return next((j for j in self.jobs.values() if j.job_key == key and j.status in statuses), None)
+    def with_key(self, key: str) -> list[Job]:
+        """Every job of this content and settings, oldest first."""
+        return list(self._by_key.get(key, ()))
+
+    def originals(self, key: str, statuses: Iterable[JobStatus]) -> list[Job]:
+        """Jobs that convert (or converted) this content with these settings, oldest first."""
+        wanted = set(statuses)
+        return [j for j in self._by_key.get(key, ()) if j.status in wanted and not j.duplicate_of]
+
+    def followers(self, job_id: str) -> list[Job]:
+        """Jobs that wait on ``job_id`` because they are the same book."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return []
+        return [j for j in self._by_key.get(job.job_key, ()) if j.duplicate_of == job_id]
 
     def active(self) -> list[Job]:
         """Queued and processing jobs, oldest first."""
-        return sorted((j for j in self.jobs.values() if j.status in ACTIVE), key=lambda j: j.created_at)
+        return sorted((j for j in self.jobs.values() if j.status.active), key=lambda j: j.created_at)
 
     def allocate_stem(self, relative_stem: str) -> str:
-        """A status-file name no other job has: 'Book', else 'Book (2)', 'Book (3)', ..."""
-        stems = {j.stem for j in self.jobs.values()}
+        """A status-file name no other job has: 'Book', else 'Book (2)', 'Book (3)', ...
 
+        The name leaves room for the audiobook's suffix, so 'Book.mp3' fits as well.
+        """
         def taken(status_file: Path) -> bool:
             stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
-            return stem in stems or status_file.exists() or status_file.with_suffix(".mp3").exists()
+            return (stem in self._stems or os.path.lexists(status_file)
+                    or os.path.lexists(status_file.with_suffix(".mp3")))
 
         chosen = free_name(self.outbox / f"{relative_stem}.json", taken)
         return chosen.relative_to(self.outbox).with_suffix("").as_posix()
 
-    def create(self, job_id: str | None = None, **fields: Any) -> Job:
+    def create(self, job_id: str | None = None, **values: Any) -> Job:
         """A new queued job in the index; the caller saves it once it is filled in."""
-        job = Job(job_id=job_id or str(uuid.uuid4()), status=QUEUED, **fields)
-        self.jobs[job.job_id] = job
+        job = Job(job_id=job_id or str(uuid.uuid4()), status=JobStatus.QUEUED, **values)
+        self._add(job)
         return job
 
     def save(self, job: Job, progress_only: bool = False) -> None:
@@ -140,6 +261,146 @@ class JobStore:
             return
         self._last_write[job.job_id] = now
         job.updated_at = utc_now()
-        path = self.outbox / job.status_file
+        path = inside(self.outbox, job.status_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, job.record())
+        if not progress_only:
+            self._journal(job)
+
+    def fail(self, job: Job, error: InboxError, status: JobStatus = JobStatus.FAILED) -> None:
+        """The one place an error becomes a job's status: the sentence, its code, the end time."""
+        job.status, job.error, job.error_code = status, error.message, error.code
+        job.finished_at, job.eta_seconds = utc_now(), None
+
+    # ------------------------------------------------------------------ journal
+
+    def _journal(self, job: Job) -> None:
+        if self.journal is None:
+            return
+        line = (json.dumps(job.summary(), ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            with open(self.journal, "ab") as handle:
+                handle.write(line)
+        except OSError as error:
+            log.warning("cannot append to the job journal %s: %s", self.journal, error.strerror or error)
+            return
+        self._journal_bytes += len(line)
+        if self._journal_bytes > max(1 << 20, 2 * self._snapshot_bytes):
+            self._write_snapshot()
+
+    def _write_snapshot(self) -> None:
+        """The journal rewritten as one line per job (readers notice the new file and reload)."""
+        assert self.journal is not None
+        lines = [json.dumps({"journal": 1, "written_at": utc_now()})]
+        lines += [json.dumps(j.summary(), ensure_ascii=False)
+                  for j in sorted(self.jobs.values(), key=lambda j: j.created_at)]
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        try:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.journal, data)
+        except OSError as error:
+            log.warning("cannot write the job journal %s: %s", self.journal, error.strerror or error)
+            return
+        self._snapshot_bytes = self._journal_bytes = len(data)
+
+
+class JobIndex:
+    """Every job's summary, for listing, counting and searching without a file per job.
+
+    Reads the daemon's journal incrementally: each call looks at one file's
+    size and reads only what was appended.  With no journal (a daemon of an
+    older version, or none yet) it falls back to reading the status files,
+    at most every few seconds.  Full records come from the status files, for
+    the few jobs a page shows.
+    """
+
+    RESCAN_SECONDS = 5.0
+
+    def __init__(self, outbox: Path, journal: Path) -> None:
+        self.outbox = outbox
+        self.journal = journal
+        self._summaries: dict[str, dict[str, Any]] = {}
+        self._order: list[tuple[str, str]] | None = None  # (created_at, job_id), newest first
+        self._journal_id: tuple[int, int] | None = None
+        self._offset = 0
+        self._scanned_at = float("-inf")
+        self._records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+    def refresh(self) -> None:
+        try:
+            stat = self.journal.stat()
+        except OSError:
+            if time.monotonic() - self._scanned_at >= self.RESCAN_SECONDS:
+                self._scan_status_files()
+            return
+        identity = (stat.st_dev, stat.st_ino)
+        if identity != self._journal_id or stat.st_size < self._offset:
+            self._journal_id, self._offset = identity, 0
+            self._summaries, self._order = {}, None
+        if stat.st_size > self._offset:
+            self._read_journal()
+
+    def _read_journal(self) -> None:
+        try:
+            with open(self.journal, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # a line still being written waits for the next call
+        for line in data[:end].splitlines():
+            try:
+                summary = json.loads(line)
+                job = Job.from_record({**summary, "chapters": []})
+            except (ValueError, TypeError):
+                continue  # the header line, or a line that is not a job
+            self._put(job.summary())
+        self._offset += end
+
+    def _scan_status_files(self) -> None:
+        self._summaries, self._order = {}, None
+        for path in status_files(self.outbox):
+            try:
+                self._put(read_status_file(self.outbox, path).summary())
+            except (OSError, ValueError, TypeError):
+                continue
+        self._scanned_at = time.monotonic()
+
+    def _put(self, summary: dict[str, Any]) -> None:
+        old = self._summaries.get(summary["job_id"])
+        if old is None or old["created_at"] != summary["created_at"]:
+            self._order = None
+        self._summaries[summary["job_id"]] = summary
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """All summaries, newest first."""
+        if self._order is None:
+            self._order = sorted(((s["created_at"], s["job_id"]) for s in self._summaries.values()),
+                                 reverse=True)
+        return [self._summaries[job_id] for _, job_id in self._order]
+
+    def summary(self, job_id: str) -> dict[str, Any] | None:
+        return self._summaries.get(job_id)
+
+    def record(self, job_id: str) -> dict[str, Any] | None:
+        """The job's status file as it is now, re-read only when it changed."""
+        summary = self._summaries.get(job_id)
+        if summary is None:
+            return None
+        try:
+            path = inside(self.outbox, summary["status_file"])
+            stat = path.stat()
+        except (OSError, ValueError):
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = self._records.get(job_id)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        try:
+            record = read_status_file(self.outbox, path).record()
+        except (OSError, ValueError, TypeError):
+            return None
+        if record["job_id"] != job_id:
+            return None
+        self._records[job_id] = (stamp, record)
+        return record

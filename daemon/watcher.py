@@ -2,11 +2,17 @@
 
 People copy books in over Samba and NFS, from phones, with scripts.  A book is
 taken only once its size and mtime (and its sidecar's) have not changed for
-``settle_seconds``.  Events come from watchdog: inotify for local folders, the
-polling observer on network and FUSE mounts (inotify never sees writes made by
-other machines).  Events can be lost (inotify overflow, a poller that dies with
-a vanished share), so a full rescan at start-up and every ``rescan_seconds``
-backs them up, and the main loop checks that the observer is alive.
+``settle_seconds`` (``SettleTracker``, a pure class with the clock passed in).
+Events come from watchdog: inotify for local folders, the polling observer on
+network and FUSE mounts (inotify never sees writes made by other machines).
+Events can be lost (inotify overflow, a poller that dies with a vanished
+share), so a full rescan at start-up and every ``rescan_seconds`` backs them
+up, and the main loop checks that the observer is alive.
+
+Anything named like a book is reported, including what is not a regular file
+(a FIFO, a socket, a device, a folder called ``x.epub``): the intake refuses it
+with a status saying what it is.  The watcher never opens such an entry: it
+looks with ``lstat``/``stat`` only, and opens regular files without blocking.
 """
 
 from __future__ import annotations
@@ -14,15 +20,20 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import stat
 import threading
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Hashable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
+
+from .files import open_regular
+from .settings import sidecar_of
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +55,6 @@ def ignored_folder(name: str) -> bool:
 
 def is_book(path: Path) -> bool:
     return path.suffix.lower() == ".epub" and not ignored(path.name)
-
-
-def sidecar_of(book: Path) -> Path | None:
-    for suffix in (".yaml", ".yml", ".YAML", ".YML"):
-        candidate = book.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str | None:
@@ -97,10 +100,62 @@ class _Handler(FileSystemEventHandler):
 
 
 @dataclass
-class _Candidate:
-    signature: tuple  # sizes and mtimes of the book and its sidecar
+class _Settling:
+    signature: Hashable
     changed_at: float
     first_seen: float
+
+
+class SettleTracker:
+    """Which entries have stopped changing, and since when: pure, the clock is passed in.
+
+    The caller reports what it sees of each entry (a signature: size, mtime,
+    the sidecar's too); an entry is settled once its signature has not changed
+    for ``settle`` seconds.  An entry handed over is remembered with its
+    signature, so it is not reported again unless it changes.
+    """
+
+    def __init__(self, settle: float) -> None:
+        self.settle = settle
+        self._watching: dict[Hashable, _Settling] = {}
+        self._taken: dict[Hashable, Hashable] = {}
+
+    def observe(self, key: Hashable, signature: Hashable | None, now: float) -> None:
+        """What ``key`` looks like at ``now``; None means it is gone."""
+        if signature is None:
+            self._watching.pop(key, None)
+            return
+        if self._taken.get(key) == signature:
+            return  # handed over already, unchanged
+        entry = self._watching.get(key)
+        if entry is None:
+            self._watching[key] = _Settling(signature, now, now)
+        elif entry.signature != signature:
+            entry.signature, entry.changed_at = signature, now
+
+    def watching(self) -> list[Hashable]:
+        return list(self._watching)
+
+    def settled(self, now: float) -> list[Hashable]:
+        """Entries unchanged for ``settle`` seconds, in order of arrival."""
+        due = [(e.first_seen, k) for k, e in self._watching.items() if now - e.changed_at >= self.settle]
+        return [key for _, key in sorted(due, key=lambda item: item[0])]
+
+    def quiet_for(self, key: Hashable, now: float) -> float:
+        entry = self._watching.get(key)
+        return now - entry.changed_at if entry else 0.0
+
+    def hand_over(self, key: Hashable) -> None:
+        entry = self._watching.pop(key)
+        self._taken[key] = entry.signature
+
+    def mark_taken(self, key: Hashable, signature: Hashable | None) -> None:
+        self._watching.pop(key, None)
+        self._taken[key] = signature
+
+    def forget(self, key: Hashable) -> None:
+        self._watching.pop(key, None)
+        self._taken.pop(key, None)
 
 
 class InboxWatcher:
@@ -110,13 +165,11 @@ class InboxWatcher:
         self.inbox = inbox
         self.configured_mode = mode
         self.mode = "native"
-        self.settle = settle_seconds
+        self.tracker = SettleTracker(settle_seconds)
         self.rescan_every = rescan_seconds
         self.observer: Observer | PollingObserver | None = None
         self._seen: set[Path] = set()
         self._lock = threading.Lock()
-        self.candidates: dict[Path, _Candidate] = {}
-        self.taken: dict[Path, tuple] = {}  # book -> signature when handed over
         self.next_rescan = 0.0
         self.paused_reason: str | None = None
 
@@ -188,34 +241,52 @@ class InboxWatcher:
         if now >= self.next_rescan:
             seen.update(self._scan())
             self.next_rescan = now + self.rescan_every
+        seen.update(self.tracker.watching())  # a network share may change without events
         for path in seen:
-            self._note(self._book_for(path), now)
-        return self._settled(now)
+            book = self._book_for(path)
+            if book is not None:
+                self.tracker.observe(book, _signature(book), now)
+        ready = []
+        for book in self.tracker.settled(now):
+            # Stable but not yet a readable ZIP: maybe a writer that pauses; give it longer.
+            patience = 3 * max(self.tracker.settle, 1.0)
+            if self._plain_file(book) and not _opens_as_zip(book) \
+                    and self.tracker.quiet_for(book, now) < patience:
+                continue
+            self.tracker.hand_over(book)
+            ready.append(book)
+        return ready
 
     def mark_taken(self, book: Path) -> None:
         """Already a job (resumed at start-up): not to be handed over again unless it changes."""
-        self.taken[book] = _signature(book)
-        self.candidates.pop(book, None)
+        self.tracker.mark_taken(book, _signature(book))
 
     def forget(self, book: Path) -> None:
         """The book left the inbox (archived, failed): a new file there is new."""
-        self.taken.pop(book, None)
-        self.candidates.pop(book, None)
+        self.tracker.forget(book)
+
+    def _plain_file(self, book: Path) -> bool:
+        """A regular file inside the inbox: the only kind the watcher may open."""
+        try:
+            real = Path(os.path.realpath(book))
+            return real.is_relative_to(os.path.realpath(self.inbox)) and stat.S_ISREG(real.stat().st_mode)
+        except OSError:
+            return False
 
     def _scan(self) -> list[Path]:
         found = []
         for folder, dirs, files in os.walk(self.inbox, onerror=lambda error: None):
-            dirs[:] = [d for d in dirs if not ignored_folder(d)]
-            found.extend(Path(folder) / name for name in files if is_book(Path(name)))
+            found.extend(Path(folder) / name for name in files + dirs if is_book(Path(name)))
+            dirs[:] = [d for d in dirs if not ignored_folder(d) and not is_book(Path(d))]
         return found
 
     def _book_for(self, path: Path) -> Path | None:
-        """The book an event is about: the file itself, or the book of a sidecar."""
+        """The book an event is about: the entry itself, or the book of a sidecar."""
         try:
             relative = path.relative_to(self.inbox)
         except ValueError:
             return None
-        if any(ignored_folder(part) for part in relative.parts[:-1]):
+        if any(ignored_folder(part) or is_book(Path(part)) for part in relative.parts[:-1]):
             return None
         if is_book(path):
             return path
@@ -225,52 +296,21 @@ class InboxWatcher:
                     return candidate
         return None
 
-    def _note(self, book: Path | None, now: float) -> None:
-        if book is None:
-            return
-        signature = _signature(book)
-        if signature is None:  # gone again
-            self.candidates.pop(book, None)
-            return
-        if self.taken.get(book) == signature:
-            return  # already handed over, unchanged
-        candidate = self.candidates.get(book)
-        if candidate is None:
-            self.candidates[book] = _Candidate(signature, now, now)
-        elif candidate.signature != signature:
-            candidate.signature, candidate.changed_at = signature, now
-
-    def _settled(self, now: float) -> list[Path]:
-        ready = []
-        for book, candidate in sorted(self.candidates.items(), key=lambda item: item[1].first_seen):
-            signature = _signature(book)
-            if signature is None:
-                del self.candidates[book]
-                continue
-            if signature != candidate.signature:  # changed without an event (network share)
-                candidate.signature, candidate.changed_at = signature, now
-                continue
-            if now - candidate.changed_at < self.settle:
-                continue
-            # Stable but not yet a readable ZIP: maybe a writer that pauses; give it longer.
-            if not _opens_as_zip(book) and now - candidate.changed_at < 3 * max(self.settle, 1.0):
-                continue
-            ready.append(book)
-            self.taken[book] = signature
-            del self.candidates[book]
-        return ready
-
 
 def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _signature(book: Path) -> tuple | None:
+    """What the entry looks like: kind, size and mtime (of a link's target), and its sidecar's."""
     try:
-        stat = book.stat()
+        info = book.stat()
     except OSError:
-        return None
-    sidecar = sidecar_of(book)
+        try:
+            info = book.lstat()  # a dangling link is still an entry to refuse
+        except OSError:
+            return None
+    sidecar = sidecar_of(book) if stat.S_ISREG(info.st_mode) else None
     side = None
     if sidecar is not None:
         try:
@@ -278,12 +318,12 @@ def _signature(book: Path) -> tuple | None:
             side = (sidecar.name, side_stat.st_size, side_stat.st_mtime_ns)
         except OSError:
             side = None
-    return (stat.st_size, stat.st_mtime_ns, side)
+    return (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, side)
 
 
 def _opens_as_zip(path: Path) -> bool:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             return bool(archive.namelist())
     except (zipfile.BadZipFile, OSError):
         return False

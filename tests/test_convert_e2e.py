@@ -15,8 +15,10 @@ import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from daemon.converter import convert, prepare
-from daemon.engine import EngineSettings, start_pool
+from daemon.converter import BookRun, prepare
+from daemon.engine import EngineSettings
+from daemon.executors import LocalPool
+from daemon.scheduler import convert
 from daemon.settings import BookSettings
 
 from .epubs import simple_book, tiny_png
@@ -131,8 +133,7 @@ def test_a_2000_character_sentence_is_read_whole(tmp_path, real_models):
     book = simple_book(tmp_path / "long.epub", [("", [sentence])])
     prepared = prepare(book, BookSettings())
     engine = EngineSettings(str(real_models / "kokoro-v1.0.int8.onnx"), str(real_models / "voices-v1.0.bin"))
-    result = convert(prepared, tmp_path / "long.mp3", lambda: start_pool(engine, 2), engine,
-                     tmp_path / "job", 2)
+    result = convert(BookRun(prepared, tmp_path / "long.mp3", tmp_path / "job", 2), LocalPool(engine, 2))
     audio, rate = soundfile.read(result.output, dtype="float32")
     # Skip the heading ("Section 1.") and cut the rest in quarters of time and of words.
     assert len(audio) / rate > len(sentence) / 25, "far too short: words were dropped"

@@ -1,0 +1,32 @@
+"""Model-free engines that stand in for Kokoro in tests and benchmarks.
+
+They exercise everything around the model (the pool, the scheduler, the MP3,
+faults) at a fraction of its cost: a character "reads" as 1/15 s of tone.
+``tone-slow`` takes 0.3 s a piece; ``tone-crash`` kills its own process
+(SIGKILL) on any piece containing "CRASH", like a worker the kernel's
+out-of-memory killer picks.  Chosen with the hidden ``--engine`` flag.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from .engine import SAMPLE_RATE, EngineKind, EngineSettings
+
+
+class ToneEngine:
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+
+    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
+        if self.settings.kind is EngineKind.TONE_CRASH and "CRASH" in text:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.settings.kind is EngineKind.TONE_SLOW:
+            time.sleep(0.3)
+        frames = int(len(text) / 15 / speed * SAMPLE_RATE)
+        time_axis = np.arange(frames, dtype=np.float32) / SAMPLE_RATE
+        return (0.2 * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)
