@@ -257,6 +257,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     record = {
         "title": book.title, "author": book.author, "language": book.language,
         "lang": prepared.settings.lang, "voice": prepared.settings.voice,
+        "settings": prepared.settings.as_record(),
         "cover": bool(book.cover), "warnings": list(book.warnings),
         "chars_total": prepared.chars_total,
         "chapters": [{"index": c.index, "title": c.title, "chars": c.chars,

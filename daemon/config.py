@@ -49,6 +49,7 @@ def _text(optional: bool = False) -> Callable[[str, Any], Any]:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{key}: {value!r} must be text")
         return value
+    check.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is
     return check
 
 
@@ -56,6 +57,16 @@ def _bool(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}: {value!r} must be true or false")
     return value
+
+
+def _host_names(key: str, value: Any) -> tuple[str, ...]:
+    """A list of host names (or one comma-separated string, handy in an environment variable)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and " " not in v.strip()
+                                              for v in value):
+        raise ConfigError(f"{key}: {value!r} must be a list of host names, e.g. [nas.lan], or [\"*\"]")
+    return tuple(v.strip().lower().rstrip(".") for v in value)
 
 
 def _workers(key: str, value: Any) -> Any:
@@ -103,6 +114,12 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "port": (8000, _number(1, 65535, integer=True)),
         "token": (None, _text(optional=True)),
         "max_upload_mb": (200, _number(1, 10240, integer=True)),
+        "allowed_hosts": ([], _host_names),
+        "max_concurrent_uploads": (4, _number(1, 64, integer=True)),
+        "max_queue": (500, _number(1, 1_000_000, integer=True)),
+        "header_timeout_seconds": (5, _number(1, 120)),
+        "body_window_seconds": (10, _number(1, 600)),
+        "body_min_bytes_per_second": (500, _number(0, 1 << 30)),
     },
     None: {
         "workers": ("auto", _workers),
@@ -147,6 +164,12 @@ class Config:
     max_upload_mb: int
     log_level: str
     source: Path | None = None
+    api_allowed_hosts: tuple[str, ...] = ()
+    api_max_uploads: int = 4
+    api_max_queue: int = 500
+    api_header_timeout: float = 5.0
+    api_body_window: float = 10.0
+    api_body_min_rate: float = 500.0
 
 
 def _dotted(section: str | None, key: str) -> str:
@@ -175,6 +198,8 @@ def _merge_file(values: dict[str, Any], data: Mapping[str, Any], origin: str) ->
 def _merge_env(values: dict[str, Any], environ: Mapping[str, str]) -> None:
     names = {(_dotted(s, k)).replace(".", "_").upper(): _dotted(s, k)
              for s, keys in SCHEMA.items() for k in keys}
+    text_keys = {_dotted(s, k) for s, keys in SCHEMA.items() for k, (_, check) in keys.items()
+                 if getattr(check, "text", False)}
     for variable, raw in environ.items():
         if not variable.startswith(ENV_PREFIX) or variable == ENV_PREFIX + "CACHE":
             continue
@@ -182,6 +207,9 @@ def _merge_env(values: dict[str, Any], environ: Mapping[str, str]) -> None:
         if dotted is None:
             raise ConfigError(f"{variable}: unknown setting; the form is "
                               f"{ENV_PREFIX}<SECTION>_<KEY>, e.g. {ENV_PREFIX}API_PORT")
+        if dotted in text_keys:  # a token "0123" is text, not the octal number 83
+            values[dotted] = raw if raw.strip() else None
+            continue
         try:
             values[dotted] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
@@ -231,6 +259,11 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         after_success=values["after_success"], skip_boilerplate=values["skip_boilerplate"],
         api_enabled=values["api.enabled"], api_host=values["api.host"], api_port=values["api.port"],
         api_token=values["api.token"], max_upload_mb=values["api.max_upload_mb"],
+        api_allowed_hosts=values["api.allowed_hosts"], api_max_uploads=values["api.max_concurrent_uploads"],
+        api_max_queue=values["api.max_queue"],
+        api_header_timeout=float(values["api.header_timeout_seconds"]),
+        api_body_window=float(values["api.body_window_seconds"]),
+        api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
         log_level=values["log_level"], source=path,
     )
     return config

@@ -96,9 +96,9 @@ class Intake:
     def _decide(self, book: Path, relative: str, prepared: PreparedBook,
                 ticket: UploadTicket | None) -> Decision:
         key = job_fingerprint(prepared)
-        same_file = next((j for j in self.store.with_key(key)
-                          if j.source == relative and (j.status.active or j.status is JobStatus.COMPLETED)),
-                         None)
+        kept = self.config.after_success == "keep"  # else a completed job's source left the inbox
+        same_file = next((j for j in self.store.with_key(key) if j.source == relative
+                          and (j.status.active or (kept and j.status is JobStatus.COMPLETED))), None)
         if same_file is not None and ticket is None:
             return AlreadyKnown(same_file)
         original = self._original(key, relative)

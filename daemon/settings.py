@@ -38,13 +38,15 @@ SIDECAR_SUFFIXES = (".yaml", ".yml", ".YAML", ".YML")
 FOLDER_DEFAULTS = "folder.yaml"
 
 _shown = reprlib.Repr()
-_shown.maxstring = _shown.maxother = 60
-_shown.maxlist = _shown.maxdict = 6
+_shown.maxstring = _shown.maxother = 40
+_shown.maxlist = _shown.maxdict = 3
+_shown.maxlevel = 2
 
 
 def shown(value: Any) -> str:
     """A value quoted in an error message, cut short: messages go to status files and logs."""
-    return _shown.repr(value)
+    text = _shown.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)

@@ -193,4 +193,4 @@ def test_a_killed_conversion_resumes_from_its_checkpoints(tmp_path, real_models)
     a, b = MP3(tmp_path / "Resume.mp3"), MP3(tmp_path / "Fresh.mp3")
     assert abs(a.info.length - b.info.length) <= 0.01 * b.info.length
     chap = lambda f: [(t.sub_frames["TIT2"].text[0]) for t in ID3(f).getall("CHAP")]  # noqa: E731
-    assert sorted(chap(tmp_path / "Resume.mp3")) == sorted(chap(tmp_path / "Fresh.mp3")) == ["First", "Second"]
+    assert chap(tmp_path / "Resume.mp3") == chap(tmp_path / "Fresh.mp3") == ["First", "Second"]

@@ -182,15 +182,16 @@ def test_the_same_book_twice_is_converted_once_but_a_fixed_one_again(tmp_path, d
     d = daemon(after_success="keep", watch__rescan_seconds=1).start()
     drop(book(tmp_path / "Twice.epub"), d.inbox)
     d.wait_finished(1)
-    time.sleep(3)  # several rescans see the kept source again
-    assert len(d.statuses()) == 1
     d.stop()
-    d.start()  # and a restart does not make a second job either
-    time.sleep(3)
-    assert len(d.statuses()) == 1
+    d.start()  # the kept source is seen again at start-up: not a second job
+    drop(book(tmp_path / "Marker.epub", title="Marker"), d.inbox)  # taken after the rescan
+    d.wait_for(lambda: any(s["source"] == "Marker.epub" and s["status"] == "completed"
+                           for s in d.statuses()), 60, "the marker book")
+    assert sorted(s["source"] for s in d.statuses()) == ["Marker.epub", "Twice.epub"]
     (d.inbox / "Twice.yaml").write_text("speed: 1.5\n")  # new settings: a new job
-    statuses = d.wait_finished(2)
-    assert sorted(s["output_file"] for s in statuses) == ["Twice (2).mp3", "Twice.mp3"]
+    statuses = d.wait_finished(3)
+    assert sorted(s["output_file"] for s in statuses if s["source"] == "Twice.epub") == [
+        "Twice (2).mp3", "Twice.mp3"]
 
 
 # --------------------------------------------------------------------------- faults
@@ -330,3 +331,43 @@ def test_journald_lines_carry_priorities(tmp_path):
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT),
                                                                  "JOURNAL_STREAM": "8:1234"})
     assert result.stderr.splitlines() == ["<3>x: job 1: failed", "<6>x: hi"]
+
+
+def test_the_daemon_convert_and_inspect_give_a_book_the_same_settings(tmp_path, daemon):
+    """config defaults -> every folder.yaml from the inbox down -> the sidecar -> flags, for all three."""
+    import json as _json
+
+    from mutagen.mp3 import MP3
+
+    d = daemon(defaults={"speed": 0.9})
+    (d.inbox / "kids" / "bedtime").mkdir(parents=True)
+    (d.inbox / "folder.yaml").write_text("bitrate: 48\n")
+    (d.inbox / "kids" / "folder.yaml").write_text("voice: af_sky\nspeed: 1.1\n")
+    (d.inbox / "kids" / "bedtime" / "Story.yml").write_text("speed: 1.3\n")
+    staged = book(tmp_path / "Story.epub")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    target = d.inbox / "kids" / "bedtime" / "Story.epub"
+    shutil.copyfile(staged, target)
+    inspected = _json.loads(subprocess.run(
+        [sys.executable, "-m", "daemon", "inspect", "--json", "--config", str(d.config), str(target)],
+        capture_output=True, text=True, check=True, env=env).stdout)["settings"]
+    converted = subprocess.run(
+        [sys.executable, "-m", "daemon", "convert", "--quiet", "--engine", "tone", "--config", str(d.config),
+         "-o", str(tmp_path / "Story.mp3"), str(target)], capture_output=True, text=True, env=env)
+    assert converted.returncode == 0, converted.stderr
+    d.start()
+    [status] = d.wait_finished(1)
+    expected = {"voice": "af_sky", "speed": 1.3, "lang": "en-us", "bitrate": 48}
+    assert status["settings"] == inspected == expected
+    assert MP3(tmp_path / "Story.mp3").info.bitrate == MP3(d.outbox / status["output_file"]).info.bitrate == 48000
+    assert "voice af_sky" in converted.stderr
+
+
+def test_after_success_delete_removes_the_source_and_its_sidecar(tmp_path, daemon):
+    d = daemon(after_success="delete").start()
+    drop(book(tmp_path / "Gone.epub"), d.inbox)
+    (d.inbox / "Gone.yaml").write_text("speed: 1.1\n")
+    [status] = d.wait_finished(1)
+    assert status["status"] == "completed" and (d.outbox / "Gone.mp3").exists()
+    assert not (d.inbox / "Gone.epub").exists() and not (d.inbox / "Gone.yaml").exists()
+    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").iterdir())

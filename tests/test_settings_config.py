@@ -128,3 +128,34 @@ def test_cli_inspect_lists_numbered_chapters(tmp_path):
     assert "   3  I " in result.stdout and "(skipped: imprint)" in result.stdout
     text = _cli("inspect", "--text", str(book), cwd=tmp_path).stdout
     assert text.startswith("=== 3. I\nOne.\nThe Time Traveller")
+
+
+def test_environment_values_are_typed_like_the_file():
+    config = load_config(None, environ={"KOKORO_INBOX_WORKERS": "3", "KOKORO_INBOX_API_ENABLED": "false",
+                                        "KOKORO_INBOX_DEFAULTS_SPEED": "1.5", "KOKORO_INBOX_API_TOKEN": "0123",
+                                        "KOKORO_INBOX_WATCH_SETTLE_SECONDS": "2"})
+    assert config.workers == 3 and config.api_enabled is False and config.default_speed == 1.5
+    assert config.settle_seconds == 2.0
+    assert config.api_token == "0123", "a token of digits stays text"
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={"KOKORO_INBOX_API_PORT": "eighty"})
+    assert "api.port" in caught.value.message
+
+
+def test_sidecar_anchors_and_oversize_are_refused(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [1, 2]\nspeed: *a\n")
+    with pytest.raises(InvalidSetting) as caught:
+        load_sidecar(bomb)
+    assert "anchors and aliases" in caught.value.message
+    big = tmp_path / "big.yaml"
+    big.write_text("voice: af_heart\n" + "#\n" * 40_000)
+    with pytest.raises(InvalidSetting) as caught:
+        load_sidecar(big)
+    assert "larger than 64 KB" in caught.value.message
+
+
+def test_values_in_messages_are_cut_short():
+    with pytest.raises(InvalidSetting) as caught:
+        BookSettings().merged({"speed": ["x" * 10_000] * 1000})
+    assert len(caught.value.message) < 300
