@@ -108,6 +108,10 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "lang": ("en-us", _lang),
         "bitrate": (64, _number(*BITRATE_RANGE, integer=True)),
     },
+    "speech": {
+        "notes": ("inline", _choice("inline", "end_of_chapter", "skip")),
+        "tables": ("rows", _choice("rows", "skip")),
+    },
     "api": {
         "enabled": (True, _bool),
         "host": ("127.0.0.1", _text()),
@@ -164,6 +168,8 @@ class Config:
     max_upload_mb: int
     log_level: str
     source: Path | None = None
+    speech_notes: str = "inline"
+    speech_tables: str = "rows"
     api_allowed_hosts: tuple[str, ...] = ()
     api_max_uploads: int = 4
     api_max_queue: int = 500
@@ -265,6 +271,7 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_body_window=float(values["api.body_window_seconds"]),
         api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
         log_level=values["log_level"], source=path,
+        speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
     )
     return config
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from .audio import BookTags, ChapterMark, Mp3Writer
 from .config import Config
 from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
-from .epub import Book, Chapter, read_book
+from .epub import Book, Chapter, ReadingOptions, read_book
 from .errors import InvalidSetting, NoText, OutputError
 from .files import atomic_write_bytes, sha256_of, why_unwritable
 from .languages import ISO639_2
@@ -33,7 +33,7 @@ from .spoken import Segment, plan_segments
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: notes, tables and the parts of a book read anew
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
                  upload: Mapping[str, Any] | None = None) -> PreparedBook:
     """Read a book with the settings the config, its folders, its sidecar (or upload form)
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
-    defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate)
+    defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
+                            notes=config.speech_notes, tables=config.speech_tables)
     requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
     return prepare(source, requested, config.default_lang, config.default_voice,
                    keep_boilerplate=not config.skip_boilerplate)
@@ -109,7 +110,9 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
 def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
             english_voice: str = "af_heart", keep_boilerplate: bool = False) -> PreparedBook:
     """Read the book and settle its settings; raises InboxError subclasses."""
-    book = read_book(source, keep_boilerplate=keep_boilerplate)
+    options = ReadingOptions(keep_boilerplate=keep_boilerplate, notes=requested.notes,
+                             tables=requested.tables, lang=requested.lang)
+    book = read_book(source, options)
     settings = requested.resolve(book.language, default_lang, english_voice)
     if requested.chapters is not None:
         unknown = sorted(requested.chapters - {c.index for c in book.chapters})

@@ -1,34 +1,39 @@
-"""Read an EPUB into chapters of paragraphs: what a narrator would read aloud.
+"""Read an EPUB into a Book: its metadata, cover, and chapters of paragraphs.
 
 Real books are messy, so this reads the ZIP and the OPF itself rather than
 through ebooklib, which raises on a manifest item missing from the archive, a
 missing NCX or duplicate ids, and parses XML with entity expansion on.  Every
-XML file goes through ``parse_xml``, which refuses entity declarations (XXE,
-"billion laughs"); every ZIP member is read with a size budget (ZIP bombs).
+XML file goes through ``markup.parse_xml``, which refuses entity declarations
+(XXE, "billion laughs"); every ZIP member is read with a size budget (ZIP
+bombs); the file itself is opened only if it is a regular file.
 
 Chapters follow the table of contents (EPUB 3 nav, else NCX), including
-entries that point at anchors inside one document.  Every TOC entry gets a
-number, in reading order, whether it is read or skipped, so the numbers a user
-puts in a sidecar's ``chapters`` do not move when a switch changes.
+entries that point at anchors inside one document.  ``book_text`` turns the
+documents into paragraphs, ``chapters`` decides what each chapter is called
+and which parts of the book are not read.
 """
 
 from __future__ import annotations
 
-import html.entities
 import logging
 import posixpath
-import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from .book_text import SKIPPED_TYPES, NoteIndex, Paragraph, ReadingOptions, TextWalker
+from .chapters import Chapter, TocEntry, build_chapters
 from .errors import DrmProtected, NoText, NotABookFile, NotAnEpub, UnsafeEpub
 from .files import NotARegularFile, open_regular
+from .markup import clean, local, parse_xml, types_of
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Book", "Chapter", "Paragraph", "ReadingOptions", "read_book"]
 
 # A real book, images included, is rarely above 100 MB uncompressed.
 MAX_TOTAL_UNCOMPRESSED = 1 << 30
@@ -39,74 +44,7 @@ FONT_OBFUSCATION = {
     "http://www.idpf.org/2008/embedding",
     "http://ns.adobe.com/pdf/enc#RC",
 }
-
-# epub:type / landmark / guide types that are not read aloud, with the reason shown.
-SKIPPED_TYPES = {
-    "cover": "cover",
-    "titlepage": "title page",
-    "title-page": "title page",
-    "halftitlepage": "half-title page",
-    "copyright-page": "copyright page",
-    "copyright": "copyright page",
-    "imprint": "imprint",
-    "colophon": "colophon",
-    "toc": "table of contents",
-    "landmarks": "table of contents",
-    "page-list": "table of contents",
-    "loi": "list of illustrations",
-    "lot": "list of tables",
-    "index": "index",
-    "endnotes": "notes",
-    "footnotes": "notes",
-    "rearnotes": "notes",
-    "footnote": "notes",
-    "endnote": "notes",
-    "seriespage": "series page",
-}
-# TOC labels that name boilerplate when the book has no epub:type to say so.
-SKIPPED_LABELS = {
-    "cover": "cover", "title page": "title page", "titlepage": "title page",
-    "copyright": "copyright page", "copyright page": "copyright page",
-    "uncopyright": "copyright page", "imprint": "imprint", "colophon": "colophon",
-    "contents": "table of contents", "table of contents": "table of contents",
-}
-# Inline marks that are never spoken: page numbers, footnote reference marks.
-SILENT_INLINE_TYPES = {"pagebreak", "noteref", "doc-pagebreak", "doc-noteref"}
-SILENT_TAGS = {"head", "script", "style", "rt", "rp", "img", "svg", "math", "audio",
-               "video", "object", "iframe", "template", "button", "input", "select"}
-BLOCK_TAGS = {
-    "p", "div", "section", "article", "aside", "blockquote", "li", "ul", "ol", "dl",
-    "dt", "dd", "table", "tr", "td", "th", "caption", "figure", "figcaption",
-    "header", "footer", "main", "nav", "pre", "hr", "br", "body", "address",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "details", "summary",
-}
-HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 XHTML_TYPES = {"application/xhtml+xml", "text/html", "application/x-dtbook+xml"}
-
-EPUB_NS = "http://www.idpf.org/2007/ops"
-_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
-_NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SPACE = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-    heading: bool = False
-
-
-@dataclass(frozen=True)
-class Chapter:
-    index: int
-    title: str
-    paragraphs: tuple[Paragraph, ...]
-    skip_reason: str | None = None
-
-    @property
-    def chars(self) -> int:
-        return sum(len(p.text) for p in self.paragraphs)
 
 
 @dataclass(frozen=True)
@@ -125,6 +63,12 @@ class Book:
             if c.skip_reason is None and c.paragraphs
             and (selection is None or c.index in selection)
         ]
+
+
+class ManifestItem(NamedTuple):
+    path: str  # inside the archive
+    media_type: str
+    properties: str
 
 
 # --------------------------------------------------------------------------- ZIP
@@ -204,79 +148,6 @@ def _why_not_zip(path: Path) -> str:
     return "not an EPUB: the file is not a ZIP archive (an EPUB is a ZIP of XHTML files)"
 
 
-# --------------------------------------------------------------------------- XML
-
-def parse_xml(data: bytes, name: str) -> etree._Element:
-    """Parse XML safely: no entity declarations, no DTD or network access.
-
-    HTML named entities (``&nbsp;``), which XHTML 1.1 books use without their
-    DTD, are turned into character references first.
-    """
-    text = _decode(data)
-    if "<!ENTITY" in text:
-        raise UnsafeEpub(
-            f"refused: {name!r} declares XML entities, which books do not need and "
-            "attacks use (entity expansion or reading files off the server)"
-        )
-    text = _XML_DECL.sub("", text, count=1)
-    text = _NAMED_ENTITY.sub(_entity_to_reference, text)
-    raw = text.encode("utf-8")
-    for recover in (False, True):
-        parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-            recover=recover, encoding="utf-8", remove_comments=True, remove_pis=True,
-        )
-        try:
-            root = etree.fromstring(raw, parser)
-        except etree.XMLSyntaxError:
-            continue
-        if root is not None:
-            return root
-    raise NotAnEpub(f"{name!r} is not readable XML")
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        return data.decode("utf-16-le" if data[0] == 0x3C else "utf-16-be", errors="replace")
-    declared = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", data)
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    try:
-        return data.decode(encoding, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
-
-
-def _entity_to_reference(match: re.Match[str]) -> str:
-    name = match.group(1)
-    if name in _XML_ENTITIES:
-        return match.group(0)
-    codepoint = html.entities.name2codepoint.get(name)
-    return f"&#{codepoint};" if codepoint else " "
-
-
-def _local(tag: object) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1].lower()
-
-
-def _types(element: etree._Element) -> set[str]:
-    """epub:type and role tokens, without vocabulary prefixes."""
-    value = " ".join(
-        v for k, v in element.attrib.items()
-        if _local(k) in ("type", "role") and ("epub" in k or k == "role" or k.endswith("}type"))
-    )
-    return {token.rsplit(":", 1)[-1].lower() for token in value.split()}
-
-
-def _clean(text: str) -> str:
-    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
-
-
 # --------------------------------------------------------------------------- OPF
 
 @dataclass
@@ -285,7 +156,7 @@ class _Package:
     title: str = ""
     author: str = ""
     language: str | None = None
-    manifest: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> href, type, props
+    manifest: dict[str, ManifestItem] = field(default_factory=dict)  # by id
     spine: list[str] = field(default_factory=list)  # hrefs of the documents, in order
     auxiliary: set[str] = field(default_factory=set)  # linear="no": read only if the TOC says so
     toc_href: str | None = None
@@ -309,7 +180,7 @@ def _find_opf(archive: _Archive) -> str:
     if container is not None:
         root = parse_xml(container, "META-INF/container.xml")
         for element in root.iter():
-            if _local(element.tag) == "rootfile" and element.get("full-path"):
+            if local(element.tag) == "rootfile" and element.get("full-path"):
                 path = unquote(element.get("full-path", ""))
                 if archive.find(path):
                     return path
@@ -329,14 +200,14 @@ def _read_package(archive: _Archive, warnings: list[str]) -> _Package:
     creators: list[tuple[str, str]] = []
     cover_id = None
     for element in root.iter():
-        tag = _local(element.tag)
+        tag = local(element.tag)
         if tag == "title" and not package.title:
-            package.title = _clean("".join(element.itertext()))
+            package.title = clean("".join(element.itertext()))
         elif tag == "creator":
-            role = next((v for k, v in element.attrib.items() if _local(k) == "role"), "")
-            creators.append((role, _clean("".join(element.itertext()))))
+            role = next((v for k, v in element.attrib.items() if local(k) == "role"), "")
+            creators.append((role, clean("".join(element.itertext()))))
         elif tag == "language" and package.language is None:
-            package.language = _clean("".join(element.itertext())) or None
+            package.language = clean("".join(element.itertext())) or None
         elif tag == "meta" and element.get("name") == "cover":
             cover_id = element.get("content")
     package.author = next((n for r, n in creators if r in ("aut", "")), creators[0][1] if creators else "")
@@ -351,33 +222,34 @@ def _read_package(archive: _Archive, warnings: list[str]) -> _Package:
             continue
         seen_ids.add(item_id)
         path, _ = _resolve(opf_path, href)
-        package.manifest[item_id] = (path, item.get("media-type", ""), item.get("properties", ""))
+        package.manifest[item_id] = ManifestItem(path, item.get("media-type", ""), item.get("properties", ""))
         props = item.get("properties", "").split()
         if "nav" in props:
             package.nav_href = path
         if "cover-image" in props:
             package.cover_href = path
     if package.cover_href is None and cover_id in package.manifest:
-        package.cover_href = package.manifest[cover_id][0]
+        package.cover_href = package.manifest[cover_id].path
 
     spine = next(root.iter("{*}spine"), None)
     if spine is not None:
         toc_id = spine.get("toc")
         if toc_id in package.manifest:
-            package.toc_href = package.manifest[toc_id][0]
+            package.toc_href = package.manifest[toc_id].path
         for ref in spine.iter("{*}itemref"):
             entry = package.manifest.get(ref.get("idref", ""))
             if entry is None:
                 warnings.append(f"the spine names {ref.get('idref')!r}, which the manifest lacks")
                 continue
-            if entry[1] not in XHTML_TYPES or entry[0] in package.spine:
+            if entry.media_type not in XHTML_TYPES or entry.path in package.spine:
                 continue
-            package.spine.append(entry[0])
+            package.spine.append(entry.path)
             if ref.get("linear", "yes") == "no":
-                package.auxiliary.add(entry[0])
+                package.auxiliary.add(entry.path)
     if package.toc_href is None:
         package.toc_href = next(
-            (p for p, t, _ in package.manifest.values() if t == "application/x-dtbncx+xml"), None
+            (item.path for item in package.manifest.values()
+             if item.media_type == "application/x-dtbncx+xml"), None
         )
     for ref in root.iter("{*}reference"):
         if ref.get("href") and ref.get("type"):
@@ -388,14 +260,7 @@ def _read_package(archive: _Archive, warnings: list[str]) -> _Package:
 
 # --------------------------------------------------------------------------- TOC
 
-@dataclass(frozen=True)
-class _TocEntry:
-    path: str
-    fragment: str
-    title: str
-
-
-def _read_nav(archive: _Archive, package: _Package, warnings: list[str]) -> list[_TocEntry]:
+def _read_nav(archive: _Archive, package: _Package, warnings: list[str]) -> list[TocEntry]:
     if not package.nav_href:
         return []
     data = archive.read(package.nav_href)
@@ -403,25 +268,56 @@ def _read_nav(archive: _Archive, package: _Package, warnings: list[str]) -> list
         warnings.append(f"the navigation document {package.nav_href} is missing from the archive")
         return []
     root = parse_xml(data, package.nav_href)
-    entries: list[_TocEntry] = []
+    entries: list[TocEntry] = []
     for nav in root.iter("{*}nav"):
-        types = _types(nav)
+        types = types_of(nav)
         if "landmarks" in types:
-            for link in nav.iter("{*}a"):
-                kinds = _types(link) & set(SKIPPED_TYPES)
-                if kinds and link.get("href"):
-                    path, fragment = _resolve(package.nav_href, link.get("href", ""))
-                    if not fragment:
-                        package.guide.setdefault(path, sorted(kinds)[0])
+            _read_landmarks(nav, package)
         elif "toc" in types and not entries:
-            for link in nav.iter("{*}a"):
-                if link.get("href"):
-                    path, fragment = _resolve(package.nav_href, link.get("href", ""))
-                    entries.append(_TocEntry(path, fragment, _clean("".join(link.itertext()))))
+            top = next(nav.iter("{*}ol", "{*}ul"), None)
+            if top is not None:
+                _nav_list(top, package.nav_href, entries, None, None)
     return entries
 
 
-def _read_ncx(archive: _Archive, package: _Package, warnings: list[str]) -> list[_TocEntry]:
+def _read_landmarks(nav: etree._Element, package: _Package) -> None:
+    for link in nav.iter("{*}a"):
+        kinds = types_of(link) & set(SKIPPED_TYPES)
+        if kinds and link.get("href"):
+            path, fragment = _resolve(package.nav_href or "", link.get("href", ""))
+            if not fragment:
+                package.guide.setdefault(path, sorted(kinds)[0])
+
+
+def _nav_list(listing: etree._Element, nav_href: str, entries: list[TocEntry],
+              parent: int | None, label: str | None) -> None:
+    """The entries of one <ol>, depth first: a linked <li> is a chapter and the parent of
+    its sub-list; an unlinked one (a <span>) is a label over its sub-list."""
+    for item in listing:
+        if local(item.tag) != "li":
+            continue
+        sub = next((c for c in item if local(c.tag) in ("ol", "ul")), None)
+        link = _own_link(item)
+        if link is not None:
+            path, fragment = _resolve(nav_href, link.get("href", ""))
+            entries.append(TocEntry(path, fragment, clean("".join(link.itertext())), parent, label))
+            if sub is not None:
+                _nav_list(sub, nav_href, entries, len(entries) - 1, None)
+        elif sub is not None:
+            head = "".join("".join(c.itertext()) for c in item if local(c.tag) not in ("ol", "ul"))
+            _nav_list(sub, nav_href, entries, parent, clean(head) or label)
+
+
+def _own_link(item: etree._Element) -> etree._Element | None:
+    """The entry's own link: the first one not inside a nested list."""
+    nested = set(item.iter("{*}ol", "{*}ul"))
+    for link in item.iter("{*}a"):
+        if link.get("href") and not any(a in nested for a in link.iterancestors()):
+            return link
+    return None
+
+
+def _read_ncx(archive: _Archive, package: _Package, warnings: list[str]) -> list[TocEntry]:
     if not package.toc_href:
         return []
     data = archive.read(package.toc_href)
@@ -430,171 +326,31 @@ def _read_ncx(archive: _Archive, package: _Package, warnings: list[str]) -> list
                         "but the archive lacks it")
         return []
     root = parse_xml(data, package.toc_href)
-    entries = []
-    for point in root.iter("{*}navPoint"):
-        content = next(point.iterchildren("{*}content"), None)
-        label = next(point.iterchildren("{*}navLabel"), None)
-        if content is None or not content.get("src"):
-            continue
-        path, fragment = _resolve(package.toc_href, content.get("src", ""))
-        title = _clean("".join(label.itertext())) if label is not None else ""
-        entries.append(_TocEntry(path, fragment, title))
+    nav_map = next(root.iter("{*}navMap"), root)
+    entries: list[TocEntry] = []
+    _ncx_points(nav_map, package.toc_href, entries, None)
     return entries
 
 
-# --------------------------------------------------------------------------- body text
-
-@dataclass
-class _Draft:
-    title: str
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    link_chars: int = 0
-    links: int = 0
-    explicit: bool = True  # from a TOC entry (its title is the TOC label)
-
-
-class _Walker:
-    """Walks spine documents in order, cutting chapters at TOC targets."""
-
-    def __init__(self, cuts: dict[tuple[str, str], str], keep_boilerplate: bool) -> None:
-        self.cuts = cuts
-        self.keep = keep_boilerplate
-        self.drafts: list[_Draft] = []
-        self.buffer: list[str] = []
-        self.buffer_links = 0
-        self.in_heading = 0
-        self.hit: set[tuple[str, str]] = set()
-        self.path = ""
-
-    @property
-    def current(self) -> _Draft:
-        if not self.drafts:
-            self.drafts.append(_Draft(title="", explicit=False))
-        return self.drafts[-1]
-
-    def document(self, path: str, root: etree._Element, doc_type: str | None) -> None:
-        body = next(root.iter("{*}body"), None)
-        if body is None:
-            body = root
-        self.path = path
-        if (path, "") in self.cuts:
-            self._cut((path, ""))
-        elif not self.drafts:
-            self.drafts.append(_Draft(title="", explicit=False))
-        if doc_type and not self.keep:
-            self.current.reasons.append(doc_type)
-            self._scan_cuts_only(body)
-            return
-        self._walk(body)
-        self._flush()
-
-    def _cut(self, key: tuple[str, str]) -> None:
-        self.hit.add(key)
-        self._flush()
-        title = self.cuts[key]
-        self.drafts.append(_Draft(title=title))
-
-    def _scan_cuts_only(self, element: etree._Element) -> None:
-        """Inside skipped matter, still start chapters the TOC points at."""
-        reason = self.current.reasons[-1]
-        for child in element.iterdescendants():
-            key = (self.path, child.get("id") or "")
-            if child.get("id") and key in self.cuts:
-                self._cut(key)
-                self.current.reasons.append(reason)
-
-    def _walk(self, element: etree._Element) -> None:
-        tag = _local(element.tag)
-        element_id = element.get("id") or (element.get("name") if tag == "a" else None)
-        if element_id and (self.path, element_id) in self.cuts:
-            self._cut((self.path, element_id))
-        if tag in SILENT_TAGS or not tag:
-            return
-        types = _types(element)
-        if types & SILENT_INLINE_TYPES:
-            return
-        skip = self._skip_reason(element, types, tag)
-        if skip:
-            self._flush()
-            self.current.reasons.append(skip)
-            self._scan_cuts_only(element)
-            return
-        block = tag in BLOCK_TAGS
-        heading = tag in HEADING_TAGS
-        link = tag == "a" and element.get("href") is not None
-        if block:
-            self._flush()
-        if heading:
-            self.in_heading += 1
-        if element.text:
-            self._add(element.text, link)
-        for child in element:
-            self._walk(child)
-            if child.tail:
-                self._add(child.tail, link)
-        if heading:
-            self.in_heading -= 1
-        if block:
-            self._flush(heading=heading)
-
-    def _skip_reason(self, element: etree._Element, types: set[str], tag: str) -> str | None:
-        if self.keep:
-            return None
-        for token in types:
-            if token in SKIPPED_TYPES:
-                return SKIPPED_TYPES[token]
-        classes = (element.get("class") or "").split()
-        if "pg-boilerplate" in classes or element.get("id") in ("pg-header", "pg-footer"):
-            return "Project Gutenberg licence"
-        if tag == "nav":
-            return "table of contents"
-        return None
-
-    def _add(self, text: str, link: bool) -> None:
-        self.buffer.append(text)
-        if link:
-            self.buffer_links += len(text.strip())
-
-    def _flush(self, heading: bool = False) -> None:
-        if not self.buffer:
-            return
-        text = _clean("".join(self.buffer))
-        if text:
-            draft = self.current
-            draft.paragraphs.append(Paragraph(text, heading=heading or self.in_heading > 0))
-            draft.link_chars += self.buffer_links
-            draft.links += 1 if self.buffer_links else 0
-        self.buffer.clear()
-        self.buffer_links = 0
-
-
-def _finish(drafts: list[_Draft], keep_boilerplate: bool) -> tuple[Chapter, ...]:
-    chapters = []
-    for draft in drafts:
-        if not draft.explicit and not draft.paragraphs:
-            continue  # nothing before the first TOC entry
-        title = draft.title or next((p.text for p in draft.paragraphs if p.heading), "")
-        title = title or f"Section {len(chapters) + 1}"
-        chars = sum(len(p.text) for p in draft.paragraphs)
-        reason = None
-        label = None if keep_boilerplate else SKIPPED_LABELS.get(title.strip(" .:").casefold())
-        if draft.reasons and not draft.paragraphs:
-            reason = draft.reasons[0]
-        elif not draft.paragraphs:
-            reason = "no text (images only)"
-        elif label:
-            reason = label
-        elif not keep_boilerplate and draft.links >= 3 and draft.link_chars > 0.6 * chars:
-            reason = "table of contents"
-        chapters.append(Chapter(len(chapters) + 1, title[:200], tuple(draft.paragraphs), reason))
-    return tuple(chapters)
+def _ncx_points(parent_element: etree._Element, toc_href: str, entries: list[TocEntry],
+                parent: int | None) -> None:
+    for point in parent_element.iterchildren("{*}navPoint"):
+        content = next(point.iterchildren("{*}content"), None)
+        label = next(point.iterchildren("{*}navLabel"), None)
+        number = parent
+        if content is not None and content.get("src"):
+            path, fragment = _resolve(toc_href, content.get("src", ""))
+            title = clean("".join(label.itertext())) if label is not None else ""
+            entries.append(TocEntry(path, fragment, title, parent, None))
+            number = len(entries) - 1
+        _ncx_points(point, toc_href, entries, number)
 
 
 # --------------------------------------------------------------------------- entry point
 
-def read_book(path: Path, keep_boilerplate: bool = False) -> Book:
+def read_book(path: Path, options: ReadingOptions | None = None, keep_boilerplate: bool = False) -> Book:
     """Read ``path`` into a Book, or raise an InboxError saying why it cannot be read."""
+    options = options or ReadingOptions(keep_boilerplate=keep_boilerplate)
     archive = _Archive(path)
     warnings: list[str] = []
     _check_drm(archive, warnings)
@@ -608,59 +364,87 @@ def read_book(path: Path, keep_boilerplate: bool = False) -> Book:
     if not spine:
         raise NoText("the book has no readable text: its spine lists no documents "
                      "that are in the archive")
-
-    in_spine = set(spine)
-    cuts: dict[tuple[str, str], str] = {}
-    for entry in toc:
-        if entry.path in in_spine and (entry.path, entry.fragment) not in cuts:
-            cuts[(entry.path, entry.fragment)] = entry.title or "Untitled"
-    if not cuts:
-        if toc:
-            warnings.append("the table of contents points at nothing in the spine; "
-                            "chapters follow the documents instead")
-        cuts = {(p, ""): "" for p in spine}
-
-    walker = _Walker(cuts, keep_boilerplate)
+    documents = _parse_documents(archive, package, spine, warnings)
+    cuts = _cuts(toc, spine, warnings)
+    language = options.lang or (package.language or "en").lower()
+    walker = TextWalker(cuts, replace(options, lang=language), NoteIndex(documents, _resolve))
     for doc in spine:
-        try:
-            root = parse_xml(archive.read(doc) or b"", doc)
-        except NotAnEpub as error:
-            warnings.append(f"{doc}: {error}; skipped")
-            continue
-        walker.document(doc, root, _doc_type(root, package.guide.get(doc)))
-    _cut_missing_anchors(walker, cuts)
-    chapters = _finish(walker.drafts, keep_boilerplate)
-
-    for warning in warnings:
-        log.warning("%s: %s", path.name, warning)
+        if doc in documents:
+            walker.document(doc, documents[doc], _doc_type(documents[doc], package.guide.get(doc)))
+    _report_missing_anchors(walker.hit, cuts)
     book = Book(
         title=package.title or path.stem,
         author=package.author,
         language=package.language,
-        chapters=chapters,
+        chapters=build_chapters(walker.finish(), toc, package.title, package.author, options),
         cover=_cover(archive, package),
         warnings=tuple(warnings),
     )
-    if not book.readable():
+    for warning in warnings:
+        log.warning("%s: %s", path.name, warning)
+    _check_something_to_read(book)
+    return book
+
+
+def _parse_documents(archive: _Archive, package: _Package, spine: list[str],
+                     warnings: list[str]) -> dict[str, etree._Element]:
+    """Every readable document, parsed once: the spine, and notes documents outside it."""
+    documents = {}
+    extra = [item.path for item in package.manifest.values()
+             if item.media_type in XHTML_TYPES and item.path not in spine and item.path != package.nav_href]
+    for doc in spine + extra:
+        data = archive.read(doc)
+        if data is None:
+            continue
+        try:
+            documents[doc] = parse_xml(data, doc)
+        except NotAnEpub as error:
+            if doc in spine:
+                warnings.append(f"{doc}: {error}; skipped")
+    return documents
+
+
+def _cuts(toc: list[TocEntry], spine: list[str],
+          warnings: list[str]) -> dict[tuple[str, str], tuple[int | None, str]]:
+    """Where chapters start: (document, anchor) -> (TOC entry, title)."""
+    in_spine = set(spine)
+    cuts: dict[tuple[str, str], tuple[int | None, str]] = {}
+    for number, entry in enumerate(toc):
+        if entry.path in in_spine and (entry.path, entry.fragment) not in cuts:
+            cuts[(entry.path, entry.fragment)] = (number, entry.title or "Untitled")
+    if not cuts:
+        if toc:
+            warnings.append("the table of contents points at nothing in the spine; "
+                            "chapters follow the documents instead")
+        cuts = {(p, ""): (None, "") for p in spine}
+    return cuts
+
+
+def _check_something_to_read(book: Book) -> None:
+    readable = book.readable()
+    if not readable:
         raise NoText("the book has no text to read: every section is empty or "
                      "images only (is it a scanned or picture book?)")
-    return book
+    if all(p.heading for c in readable for p in c.paragraphs):
+        raise NoText("the book has only headings and no text under them (is it a table of "
+                     "contents, or a picture book whose text is in its images?)")
 
 
 def _doc_type(root: etree._Element, guide_type: str | None) -> str | None:
     """The boilerplate kind of a whole document, from its body or the guide."""
     body = next(root.iter("{*}body"), None)
     if body is not None:
-        for token in _types(body):
+        for token in types_of(body):
             if token in SKIPPED_TYPES:
                 return SKIPPED_TYPES[token]
     return SKIPPED_TYPES.get(guide_type or "")
 
 
-def _cut_missing_anchors(walker: _Walker, cuts: dict[tuple[str, str], str]) -> None:
+def _report_missing_anchors(hit: set[tuple[str, str]],
+                            cuts: dict[tuple[str, str], tuple[int | None, str]]) -> None:
     """TOC entries whose anchor was never found are reported, not silently lost."""
-    for (path, fragment), title in cuts.items():
-        if (path, fragment) not in walker.hit:
+    for (path, fragment), (_, title) in cuts.items():
+        if (path, fragment) not in hit:
             log.warning("table of contents entry %r points at #%s in %s, which does not exist",
                         title, fragment, path)
 
@@ -690,11 +474,11 @@ def _cover(archive: _Archive, package: _Package) -> tuple[bytes, str] | None:
     candidates = []
     if package.cover_href:
         candidates.append(package.cover_href)
-    for href, media_type, _ in package.manifest.values():
-        if "cover" in href.lower() and media_type in ("image/jpeg", "image/png"):
-            candidates.append(href)
+    for item in package.manifest.values():
+        if "cover" in item.path.lower() and item.media_type in ("image/jpeg", "image/png"):
+            candidates.append(item.path)
     for href in candidates:
-        media_type = next((t for p, t, _ in package.manifest.values() if p == href), "")
+        media_type = next((i.media_type for i in package.manifest.values() if i.path == href), "")
         if media_type not in ("image/jpeg", "image/png"):
             continue
         data = archive.read(href)

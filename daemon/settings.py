@@ -29,7 +29,9 @@ from .languages import check_language, default_voice, language_for_book, parse_v
 SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
-KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate")
+KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables")
+NOTES = ("inline", "end_of_chapter", "skip")
+TABLES = ("rows", "skip")
 SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
 MAX_CHAPTER = 10_000  # no book has more; a range beyond it is a mistake or an attack
 MAX_CHAPTER_ITEMS = 1_000
@@ -58,6 +60,8 @@ class BookSettings:
     author: str | None = None
     chapters: frozenset[int] | None = None
     bitrate: int = 64
+    notes: str = "inline"  # footnotes and endnotes: inline | end_of_chapter | skip
+    tables: str = "rows"  # rows | skip
 
     def merged(self, overrides: Mapping[str, Any]) -> "BookSettings":
         """A copy with ``overrides`` (raw, unvalidated values) applied."""
@@ -67,7 +71,7 @@ class BookSettings:
         """The settings as written to the status file (resolved ones only)."""
         record: dict[str, Any] = {
             "voice": self.voice, "speed": self.speed, "lang": self.lang,
-            "bitrate": self.bitrate,
+            "bitrate": self.bitrate, "notes": self.notes, "tables": self.tables,
         }
         if self.chapters is not None:
             record["chapters"] = format_chapters(self.chapters)
@@ -166,8 +170,18 @@ def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
     checkers = {
         "voice": _voice, "speed": _speed, "lang": _lang, "title": _text,
         "author": _text, "chapters": parse_chapters, "bitrate": _bitrate,
+        "notes": _one_of(NOTES), "tables": _one_of(TABLES),
     }
     return {key: checkers[key](key, value) for key, value in raw.items()}
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(key: str, value: Any) -> str:
+        if value not in choices:
+            raise InvalidSetting(f"{key}: {shown(value)} is not allowed; use one of {', '.join(choices)}",
+                                 key=key)
+        return value
+    return check
 
 
 def _voice(key: str, value: Any) -> str | None:

@@ -70,7 +70,12 @@ def test_chapters_follow_the_table_of_contents(path: Path, books):
     book = books[path.name]
     expected = toc_titles(path)
     titles = [c.title for c in book.chapters]
-    assert titles == expected
+    # Every TOC entry, in order, ends a chapter's title: a section it sits under may come first
+    # ("Part One — Chapter 1"), and a very long chapter may be followed by its own parts.
+    remaining = iter(titles)
+    for wanted in expected:
+        assert any(title == wanted or title.endswith(f" — {wanted}") for title in remaining), wanted
+    assert len(titles) >= len(expected)
     assert [c.index for c in book.chapters] == list(range(1, len(titles) + 1))
     assert book.readable(), "every corpus book has something to read"
 
