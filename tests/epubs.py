@@ -38,6 +38,7 @@ class EpubSpec:
     extra_files: dict[str, bytes] = field(default_factory=dict)
     cover_png: bytes | None = None
     extra_documents: Sequence[tuple[str, str]] = ()  # (file name, raw XHTML) added to the spine
+    nav_list: str | None = None  # the nav's <ol> content, instead of one entry per chapter
 
 
 def xhtml(title: str, paragraphs: Sequence[str], body_type: str = "bodymatter") -> str:
@@ -87,7 +88,8 @@ def build_epub(path: Path, spec: EpubSpec) -> Path:
     nav = f"""<?xml version="1.0" encoding="utf-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">
 <head><title>Contents</title></head><body>
-<nav epub:type="toc"><ol>{''.join(nav_items)}</ol></nav></body></html>"""
+<nav epub:type="toc"><ol>{spec.nav_list if spec.nav_list is not None else ''.join(nav_items)}</ol></nav>
+</body></html>"""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         if spec.mimetype_first:
             archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
