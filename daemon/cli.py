@@ -266,8 +266,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return 0
-    print(f"{book.title}\nby {book.author or 'unknown author'}\nlanguage {book.language or 'not given'}"
-          f" -> read as {prepared.settings.lang} with voice {prepared.settings.voice}")
+    print(f"{book.title}\nby {book.author or 'unknown author'}")
+    print(_language_decision(prepared))
     print(f"{prepared.chars_total:,} characters to read; cover: {'yes' if book.cover else 'no'}\n")
     for chapter in book.chapters:
         note = f"  (skipped: {chapter.skip_reason})" if chapter.skip_reason else ""
@@ -275,6 +275,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for warning in book.warnings:
         print(f"warning: {warning}")
     return 0
+
+
+def _language_decision(prepared: PreparedBook) -> str:
+    """How the language and the voice were chosen, in a line."""
+    asked = prepared.requested
+    settings = prepared.settings
+    if asked.lang:
+        why_lang = "asked for in a sidecar, a folder.yaml or --lang"
+    elif prepared.book.language:
+        why_lang = f"from the book's language {prepared.book.language!r}"
+    else:
+        why_lang = "the configured default: the book names no language"
+    why_voice = "asked for" if asked.voice else f"the default voice for {settings.lang}"
+    return f"read as {settings.lang} ({why_lang}); voice {settings.voice} ({why_voice})"
 
 
 # --------------------------------------------------------------------------- daemon

@@ -45,6 +45,7 @@ class PreparedBook:
     book: Book
     settings: BookSettings  # voice and lang resolved
     chapters: tuple[Chapter, ...]  # the ones to be read
+    requested: BookSettings = BookSettings()  # what was asked for, before the book decided the rest
 
     @property
     def title(self) -> str:
@@ -124,7 +125,7 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
     if not chapters:
         raise NoText("none of the selected chapters has text to read; "
                      "see 'kokoro-inbox inspect' for what each chapter holds")
-    return PreparedBook(source, sha256_of(source), book, settings, chapters)
+    return PreparedBook(source, sha256_of(source), book, settings, chapters, requested)
 
 
 def job_fingerprint(prepared: PreparedBook) -> str:

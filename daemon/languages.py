@@ -89,10 +89,16 @@ def language_for_book(dc_language: str | None, fallback: str) -> str:
 
 
 def default_voice(lang: str, english_default: str) -> str:
-    """The configured voice for English, else the language's own voice."""
-    if lang in ("en-us", "en-gb") and english_default:
+    """The configured English voice for books of its own dialect, else the language's own voice.
+
+    Voice ids start with their dialect ('a' American, 'b' British): a British book is
+    read by a British voice even when the configured default is American.
+    """
+    language = LANGUAGES[lang]
+    if lang in ("en-us", "en-gb") and english_default and \
+            all(part.strip()[:1] == language.voice_prefix for part in english_default.split(",")):
         return english_default
-    return LANGUAGES[lang].default_voice
+    return language.default_voice
 
 
 @dataclass(frozen=True)

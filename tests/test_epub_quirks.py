@@ -134,8 +134,13 @@ def test_language_picks_the_voice(tmp_path):
     spanish = simple_book(tmp_path / "es.epub", [("Uno", ["Hola a todos."])], language="es-ES")
     prepared = prepare(spanish, BookSettings())
     assert (prepared.settings.lang, prepared.settings.voice) == ("es", "ef_dora")
-    british = simple_book(tmp_path / "gb.epub", [("One", ["Hello."])], language="en-GB")
-    assert prepare(british, BookSettings()).settings.lang == "en-gb"
+    for tag in ("en-GB", "en-AU", "en-IE"):  # British-read dialects get a British voice
+        british = simple_book(tmp_path / f"{tag}.epub", [("One", ["Hello."])], language=tag)
+        settings = prepare(british, BookSettings(), english_voice="af_heart").settings
+        assert (settings.lang, settings.voice) == ("en-gb", "bf_emma"), tag
+    assert prepare(british, BookSettings(), english_voice="bm_george").settings.voice == "bm_george"
+    american = simple_book(tmp_path / "us.epub", [("One", ["Hello."])], language="en-US")
+    assert prepare(american, BookSettings(), english_voice="bm_george").settings.voice == "af_heart"
     untagged = simple_book(tmp_path / "none.epub", [("One", ["Hello."])], language=None)
     assert prepare(untagged, BookSettings(), default_lang="en-us").settings.voice == "af_heart"
 
