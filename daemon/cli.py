@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 from . import __version__, models
 from .config import Config, load_config
 from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
-from .engine import EngineKind, EngineSettings
+from .engine import EngineKind, EngineSettings, quiet_phonemizer
 from .errors import InboxError, InvalidSetting
 from .executors import LocalPool
 from .files import free_name
@@ -74,8 +74,9 @@ def setup_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("watchdog", "kokoro_onnx", "phonemizer"):
+    for noisy in ("watchdog", "kokoro_onnx"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    quiet_phonemizer()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     inspect_p.add_argument("book", type=Path)
     inspect_p.add_argument("--json", action="store_true")
     inspect_p.add_argument("--text", action="store_true", help="print the exact text to be spoken")
+    inspect_p.add_argument("--phonemes", action="store_true",
+                           help="print the phonemes the voice model receives (with your lexicon)")
     inspect_p.add_argument("--voice")
     inspect_p.add_argument("--lang")
     inspect_p.add_argument("--chapters", help="chapters to read, e.g. '1-3,7'")
@@ -248,11 +251,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     prepared = prepare_book(config, args.book, flags=_flags(args))
     book = prepared.book
     english = (prepared.settings.lang or "").startswith("en")
-    if args.text:
+    if args.text or args.phonemes:
+        to_phonemes = _phonemizer(prepared) if args.phonemes else None
         for chapter in prepared.chapters:
             print(f"=== {chapter.index}. {chapter.title}")
             for text, _ in chapter_pieces(chapter, english):
-                print(text)
+                print(to_phonemes(text) if to_phonemes else text)
         return 0
     record = {
         "title": book.title, "author": book.author, "language": book.language,
@@ -275,6 +279,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for warning in book.warnings:
         print(f"warning: {warning}")
     return 0
+
+
+def _phonemizer(prepared: PreparedBook) -> Callable[[str], str]:
+    """What the model receives for a piece: espeak-ng's phonemes with the lexicon spliced in."""
+    from kokoro_onnx.tokenizer import Tokenizer
+
+    from .pronounce import phonemes
+
+    tokenizer = Tokenizer()
+    lang, lexicon = prepared.settings.lang or "en-us", prepared.settings.pronounce
+    return lambda text: phonemes(text, lang, lexicon, tokenizer.phonemize)
 
 
 def _language_decision(prepared: PreparedBook) -> str:

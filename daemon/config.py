@@ -111,6 +111,7 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     "speech": {
         "notes": ("inline", _choice("inline", "end_of_chapter", "skip")),
         "tables": ("rows", _choice("rows", "skip")),
+        "lexicon": (None, _text(optional=True)),
     },
     "api": {
         "enabled": (True, _bool),
@@ -170,6 +171,7 @@ class Config:
     source: Path | None = None
     speech_notes: str = "inline"
     speech_tables: str = "rows"
+    speech_lexicon: tuple = ()  # Pronunciation entries from the file speech.lexicon names
     api_allowed_hosts: tuple[str, ...] = ()
     api_max_uploads: int = 4
     api_max_queue: int = 500
@@ -272,8 +274,20 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
         log_level=values["log_level"], source=path,
         speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
+        speech_lexicon=_lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else (),
     )
     return config
+
+
+def _lexicon(path: Path) -> tuple:
+    """The config's pronunciation lexicon, read and checked at start-up."""
+    from .pronounce import parse_lexicon
+    from .settings import load_sidecar
+
+    try:
+        return parse_lexicon(load_sidecar(path), f"speech.lexicon ({path})")
+    except InvalidSetting as error:
+        raise ConfigError(error.message) from None
 
 
 def _check_folders(paths: Paths) -> None:

@@ -11,6 +11,7 @@ redoes only the segments that were in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from .epub import Book, Chapter, ReadingOptions, read_book
 from .errors import InvalidSetting, NoText, OutputError
 from .files import atomic_write_bytes, sha256_of, why_unwritable
 from .languages import ISO639_2
+from .pronounce import Lexicon, respell, words_in
 from .settings import BookSettings, requested_settings
 from .spoken import Segment, plan_segments
 
@@ -102,7 +104,8 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
     """Read a book with the settings the config, its folders, its sidecar (or upload form)
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
     defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
-                            notes=config.speech_notes, tables=config.speech_tables)
+                            notes=config.speech_notes, tables=config.speech_tables,
+                            pronounce=config.speech_lexicon)
     requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
     return prepare(source, requested, config.default_lang, config.default_voice,
                    keep_boilerplate=not config.skip_boilerplate)
@@ -121,11 +124,19 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
             raise InvalidSetting(
                 f"chapters: the book has chapters 1 to {len(book.chapters)}, not {unknown[0]}; "
                 "see 'kokoro-inbox inspect' for the numbers", key="chapters")
-    chapters = tuple(book.readable(requested.chapters))
+    chapters = tuple(_respelled(c, requested.pronounce) for c in book.readable(requested.chapters))
     if not chapters:
         raise NoText("none of the selected chapters has text to read; "
                      "see 'kokoro-inbox inspect' for what each chapter holds")
     return PreparedBook(source, sha256_of(source), book, settings, chapters, requested)
+
+
+def _respelled(chapter: Chapter, lexicon: Lexicon) -> Chapter:
+    """The chapter with the lexicon's respellings read instead of their words."""
+    if not any(entry.respelling for entry in lexicon):
+        return chapter
+    return dataclasses.replace(chapter, paragraphs=tuple(
+        dataclasses.replace(p, text=respell(p.text, lexicon)) for p in chapter.paragraphs))
 
 
 def job_fingerprint(prepared: PreparedBook) -> str:
@@ -217,8 +228,9 @@ class BookRun:
 
     def task(self, index: int) -> SegmentTask:
         settings = self.prepared.settings
-        return SegmentTask(self.segments[index].pieces, settings.voice or "", settings.speed,
-                           settings.lang or "en-us")
+        pieces = self.segments[index].pieces
+        return SegmentTask(pieces, settings.voice or "", settings.speed, settings.lang or "en-us",
+                           words_in(settings.pronounce, " ".join(text for text, _ in pieces)))
 
     def completed(self, index: int, audio: SegmentAudio) -> None:
         """Keep a segment's audio as its checkpoint, then append what is next in line."""

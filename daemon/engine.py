@@ -24,6 +24,7 @@ import soundfile
 
 from .errors import SynthesisFailed
 from .languages import VoiceMix, parse_voice
+from .pronounce import Lexicon, phonemes
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class SegmentTask:
     voice: str
     speed: float
     lang: str
+    lexicon: Lexicon = ()  # the listener's IPA for words in these pieces
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ class KokoroEngine:
         self.kokoro = Kokoro.from_session(session, settings.voices_path)
         self._styles: dict[str, np.ndarray] = {}
 
-    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
-        audio, _ = self.kokoro.create(text, voice=self.style(voice), speed=speed, lang=lang)
+    def speak(self, text: str, voice: str, speed: float, lang: str, lexicon: Lexicon = ()) -> np.ndarray:
+        said = phonemes(text, lang, lexicon, self.kokoro.tokenizer.phonemize)
+        audio, _ = self.kokoro.create(said, voice=self.style(voice), speed=speed, is_phonemes=True)
         return np.asarray(audio, dtype=np.float32)
 
     def style(self, voice: str) -> np.ndarray:
@@ -97,8 +100,25 @@ class KokoroEngine:
         return self._styles[voice]
 
 
+def quiet_phonemizer() -> None:
+    """phonemizer warns about word counts on most lines it joins: harmless, and noise in a log.
+
+    It resets its logger's level and handlers on every call, so a filter (which it
+    leaves alone) does the silencing.
+    """
+    logger = logging.getLogger("phonemizer")
+    if not any(isinstance(f, _BelowErrors) for f in logger.filters):
+        logger.addFilter(_BelowErrors())
+
+
+class _BelowErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
 def load_engine(settings: EngineSettings) -> "KokoroEngine":
     """The engine a worker process keeps for its life (the model loads here, once)."""
+    quiet_phonemizer()
     if settings.kind is not EngineKind.KOKORO:
         from .stand_in_engines import ToneEngine
         return ToneEngine(settings)  # type: ignore[return-value]
@@ -111,7 +131,7 @@ def synthesize_segment(engine: KokoroEngine, task: SegmentTask) -> SegmentAudio:
     parts: list[np.ndarray] = []
     for text, pause in task.pieces:
         try:
-            audio = engine.speak(text, task.voice, task.speed, task.lang)
+            audio = engine.speak(text, task.voice, task.speed, task.lang, task.lexicon)
         except ValueError as error:
             if "no phonemes" in str(error) or "Nothing to synthesize" in str(error):
                 audio = np.zeros(0, dtype=np.float32)  # nothing pronounceable: keep the pause

@@ -1,7 +1,8 @@
 """Settings for one book: config defaults, folder.yaml files, the sidecar, form fields, flags.
 
 ``requested_settings`` is the one resolver the daemon, ``convert`` and ``inspect``
-share, so a book gets the same settings however it is converted.
+share, so a book gets the same settings however it is converted.  Pronunciation
+lexicons (``lexicon.yaml`` files, a sidecar's ``pronounce:``) add up word by word.
 ``BookSettings`` is what the user asked for (``None`` = decide from the book);
 ``resolve`` turns it into the concrete voice and language once the book's own
 metadata is known.
@@ -25,11 +26,13 @@ import yaml
 from .errors import InvalidSetting
 from .files import read_regular
 from .languages import check_language, default_voice, language_for_book, parse_voice
+from .pronounce import LEXICON_FILE, Lexicon, as_mapping, parse_lexicon
+from .pronounce import merged as merge_lexicons
 
 SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
-KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables")
+KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables", "pronounce")
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
 SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
@@ -62,10 +65,14 @@ class BookSettings:
     bitrate: int = 64
     notes: str = "inline"  # footnotes and endnotes: inline | end_of_chapter | skip
     tables: str = "rows"  # rows | skip
+    pronounce: Lexicon = ()  # the listener's pronunciations, merged from every layer
 
     def merged(self, overrides: Mapping[str, Any]) -> "BookSettings":
-        """A copy with ``overrides`` (raw, unvalidated values) applied."""
-        return replace(self, **_validated(overrides))
+        """A copy with ``overrides`` (raw, unvalidated values) applied; lexicons add up."""
+        values = _validated(overrides)
+        if "pronounce" in values:
+            values["pronounce"] = merge_lexicons(self.pronounce, values["pronounce"])
+        return replace(self, **values)
 
     def as_record(self) -> dict[str, Any]:
         """The settings as written to the status file (resolved ones only)."""
@@ -75,6 +82,8 @@ class BookSettings:
         }
         if self.chapters is not None:
             record["chapters"] = format_chapters(self.chapters)
+        if self.pronounce:
+            record["pronounce"] = as_mapping(self.pronounce)
         for key in ("title", "author"):
             if getattr(self, key):
                 record[key] = getattr(self, key)
@@ -140,6 +149,9 @@ def requested_settings(book: Path, defaults: "BookSettings", inbox: Path | None 
     """
     settings = defaults
     for folder in _folders_down_to(book.parent, inbox):
+        if (folder / LEXICON_FILE).is_file():
+            lexicon = parse_lexicon(load_sidecar(folder / LEXICON_FILE), _shown_path(folder / LEXICON_FILE))
+            settings = replace(settings, pronounce=merge_lexicons(settings.pronounce, lexicon))
         if (folder / FOLDER_DEFAULTS).is_file():
             settings = settings.merged(load_sidecar(folder / FOLDER_DEFAULTS))
     if upload is not None:
@@ -149,6 +161,10 @@ def requested_settings(book: Path, defaults: "BookSettings", inbox: Path | None 
         if sidecar is not None:
             settings = settings.merged(load_sidecar(sidecar))
     return settings.merged({k: v for k, v in (flags or {}).items() if v is not None})
+
+
+def _shown_path(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def _folders_down_to(folder: Path, inbox: Path | None) -> list[Path]:
@@ -171,6 +187,7 @@ def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
         "voice": _voice, "speed": _speed, "lang": _lang, "title": _text,
         "author": _text, "chapters": parse_chapters, "bitrate": _bitrate,
         "notes": _one_of(NOTES), "tables": _one_of(TABLES),
+        "pronounce": lambda key, value: parse_lexicon(value, key),
     }
     return {key: checkers[key](key, value) for key, value in raw.items()}
 

@@ -22,7 +22,7 @@ class ToneEngine:
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
 
-    def speak(self, text: str, voice: str, speed: float, lang: str) -> np.ndarray:
+    def speak(self, text: str, voice: str, speed: float, lang: str, lexicon: tuple = ()) -> np.ndarray:
         if self.settings.kind is EngineKind.TONE_CRASH and "CRASH" in text:
             os.kill(os.getpid(), signal.SIGKILL)
         if self.settings.kind is EngineKind.TONE_SLOW:
