@@ -23,6 +23,7 @@ read:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -120,6 +121,7 @@ class Draft:
     paragraphs: list[Paragraph] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for notes: end_of_chapter
     reasons: list[str] = field(default_factory=list)  # why parts of it were skipped
+    skipped: Counter = field(default_factory=Counter)  # characters not read, by reason
     link_chars: int = 0
     links: int = 0
     explicit: bool = True  # from a TOC entry (its title is the TOC label)
@@ -265,6 +267,7 @@ class TextWalker:
             self.drafts.append(Draft(title="", explicit=False))
         if doc_type and not self.keep:
             self.current.reasons.append(doc_type)
+            self._count_skipped(body, doc_type)
             self._scan_cuts_only(body)
             return
         self._walk(body)
@@ -307,11 +310,13 @@ class TextWalker:
             return
         types = types_of(element)
         if types & SILENT_INLINE_TYPES or _classes(element) & LINE_NUMBER_CLASSES:
+            self._count_skipped(element, "page, line and note numbers")
             return
         skip = self._skip_reason(element, types, tag)
         if skip:
             self._flush()
             self.current.reasons.append(skip)
+            self._count_skipped(element, skip)
             self._scan_cuts_only(element)
             return
         special = {"table": self._table, "pre": self._pre, "svg": self._svg}.get(tag)
@@ -344,7 +349,7 @@ class TextWalker:
 
     def _skip_reason(self, element: etree._Element, types: set[str], tag: str) -> str | None:
         if element in self.notes.bodies:
-            return "notes"
+            return "notes" if self.options.notes == "skip" else "notes (read where they are cited)"
         if self.keep:
             return None
         for token in types:
@@ -355,6 +360,9 @@ class TextWalker:
         if tag == "nav":
             return "table of contents"
         return None
+
+    def _count_skipped(self, element: etree._Element, reason: str) -> None:
+        self.current.skipped[reason] += len(clean("".join(element.itertext())))
 
     def _scan_cuts_only_quietly(self, element: etree._Element) -> None:
         for child in element.iterdescendants():
@@ -372,6 +380,7 @@ class TextWalker:
             self._walk_block(table, "table", set())
             return
         if self.options.tables == "skip":
+            self._count_skipped(table, "tables")
             self._paragraph(self.words["table"], kind="announcement")
             return
         caption = next((clean("".join(c.itertext())) for c in table.iter("{*}caption")), "")
@@ -391,6 +400,7 @@ class TextWalker:
                 or bool(re.search(r"(?i)code|listing|program|source", element.get("class") or ""))
                 or len(_CODE_MARKS.findall(text)) > max(3, len(text) // 40))
         if code:
+            self._count_skipped(element, "code listings")
             self._paragraph(self.words["code"], kind="announcement")
             return
         for line in lines:  # verse or a letter set line by line

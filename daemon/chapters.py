@@ -157,7 +157,9 @@ def _without_gutenberg_text(drafts: list[Draft]) -> list[Draft]:
             if (start is None or n > start) and (end is None or n < end)}
     for d, draft in enumerate(drafts):
         before = len(draft.paragraphs)
+        dropped = [p for i, p in enumerate(draft.paragraphs) if (d, i) not in keep]
         draft.paragraphs = [p for i, p in enumerate(draft.paragraphs) if (d, i) in keep]
+        draft.skipped["Project Gutenberg licence"] += sum(len(p.text) for p in dropped)
         if before and not draft.paragraphs:
             draft.reasons.append("Project Gutenberg licence")
     return drafts

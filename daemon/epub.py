@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from collections import Counter
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from .book_text import SKIPPED_TYPES, NoteIndex, Paragraph, ReadingOptions, TextWalker
-from .chapters import Chapter, TocEntry, build_chapters
+from .chapters import MERGED, Chapter, TocEntry, build_chapters
 from .errors import DrmProtected, NoText, NotABookFile, NotAnEpub, UnsafeEpub
 from .files import NotARegularFile, open_regular
 from .markup import clean, local, parse_xml, types_of
@@ -55,6 +56,7 @@ class Book:
     chapters: tuple[Chapter, ...]
     cover: tuple[bytes, str] | None = None
     warnings: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()  # (why, characters) of what is not read, largest first
 
     def readable(self, selection: frozenset[int] | None = None) -> list[Chapter]:
         """The chapters to be spoken: not skipped, with text, in the selection."""
@@ -372,13 +374,16 @@ def read_book(path: Path, options: ReadingOptions | None = None, keep_boilerplat
         if doc in documents:
             walker.document(doc, documents[doc], _doc_type(documents[doc], package.guide.get(doc)))
     _report_missing_anchors(walker.hit, cuts)
+    drafts = walker.finish()
+    chapters = build_chapters(drafts, toc, package.title, package.author, options)
     book = Book(
         title=package.title or path.stem,
         author=package.author,
         language=package.language,
-        chapters=build_chapters(walker.finish(), toc, package.title, package.author, options),
+        chapters=chapters,
         cover=_cover(archive, package),
         warnings=tuple(warnings),
+        skipped=_skipped(drafts, chapters),
     )
     for warning in warnings:
         log.warning("%s: %s", path.name, warning)
@@ -418,6 +423,17 @@ def _cuts(toc: list[TocEntry], spine: list[str],
                             "chapters follow the documents instead")
         cuts = {(p, ""): (None, "") for p in spine}
     return cuts
+
+
+def _skipped(drafts: list, chapters: tuple[Chapter, ...]) -> tuple[tuple[str, int], ...]:
+    """Characters not read aloud, by reason: parts skipped inside chapters, and whole chapters."""
+    total: Counter[str] = Counter()
+    for draft in drafts:
+        total.update(draft.skipped)
+    for chapter in chapters:
+        if chapter.skip_reason and chapter.skip_reason != MERGED and chapter.paragraphs:
+            total[chapter.skip_reason] += chapter.chars
+    return tuple(item for item in total.most_common() if item[1])
 
 
 def _check_something_to_read(book: Book) -> None:
