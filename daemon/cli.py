@@ -266,6 +266,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "chars_total": prepared.chars_total,
         "chapters": [{"index": c.index, "title": c.title, "chars": c.chars,
                       "skipped": c.skip_reason} for c in book.chapters],
+        "not_read": dict(book.skipped),
     }
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
@@ -276,6 +277,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for chapter in book.chapters:
         note = f"  (skipped: {chapter.skip_reason})" if chapter.skip_reason else ""
         print(f"{chapter.index:4}  {chapter.title[:60]:60} {chapter.chars:8,}{note}")
+    if book.skipped:
+        print("\nnot read aloud: " + "; ".join(f"{why} ({chars:,} characters)" for why, chars in book.skipped))
     for warning in book.warnings:
         print(f"warning: {warning}")
     return 0
