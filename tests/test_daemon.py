@@ -357,7 +357,8 @@ def test_the_daemon_convert_and_inspect_give_a_book_the_same_settings(tmp_path, 
     assert converted.returncode == 0, converted.stderr
     d.start()
     [status] = d.wait_finished(1)
-    expected = {"voice": "af_sky", "speed": 1.3, "lang": "en-us", "bitrate": 48}
+    expected = {"voice": "af_sky", "speed": 1.3, "lang": "en-us", "bitrate": 48, "notes": "inline",
+                "tables": "rows"}
     assert status["settings"] == inspected == expected
     assert MP3(tmp_path / "Story.mp3").info.bitrate == MP3(d.outbox / status["output_file"]).info.bitrate == 48000
     assert "voice af_sky" in converted.stderr
