@@ -10,7 +10,7 @@ BOOK   ?= ../shared/corpus/bench_jekyll-ch3-ch7.epub
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,japanese,chinese]'
 	touch $@
 
 install: $(BIN)/.installed

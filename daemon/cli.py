@@ -250,12 +250,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     config = _config(args)
     prepared = prepare_book(config, args.book, flags=_flags(args))
     book = prepared.book
-    english = (prepared.settings.lang or "").startswith("en")
     if args.text or args.phonemes:
-        to_phonemes = _phonemizer(prepared) if args.phonemes else None
+        to_phonemes = _phonemizer(prepared, config) if args.phonemes else None
         for chapter in prepared.chapters:
             print(f"=== {chapter.index}. {chapter.title}")
-            for text, _ in chapter_pieces(chapter, english):
+            for text, _ in chapter_pieces(chapter, prepared.settings.lang):
                 print(to_phonemes(text) if to_phonemes else text)
         return 0
     record = {
@@ -284,15 +283,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _phonemizer(prepared: PreparedBook) -> Callable[[str], str]:
-    """What the model receives for a piece: espeak-ng's phonemes with the lexicon spliced in."""
+def _phonemizer(prepared: PreparedBook, config: Config) -> Callable[[str], str]:
+    """What the model receives for a piece: the G2P's phonemes with the lexicon spliced in."""
     from kokoro_onnx.tokenizer import Tokenizer
 
+    from .g2p import Phonemizer
     from .pronounce import phonemes
 
-    tokenizer = Tokenizer()
+    reader = Phonemizer(config.models_dir, Tokenizer().phonemize)
     lang, lexicon = prepared.settings.lang or "en-us", prepared.settings.pronounce
-    return lambda text: phonemes(text, lang, lexicon, tokenizer.phonemize)
+    print(f"(phonemes by {reader.reader_name(lang)})")
+    return lambda text: phonemes(text, lang, lexicon, reader)
 
 
 def _language_decision(prepared: PreparedBook) -> str:

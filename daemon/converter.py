@@ -28,6 +28,7 @@ from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, ReadingOptions, read_book
 from .errors import InvalidSetting, NoText, OutputError
 from .files import atomic_write_bytes, sha256_of, why_unwritable
+from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
 from .settings import BookSettings, requested_settings
@@ -118,6 +119,7 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
                              tables=requested.tables, lang=requested.lang)
     book = read_book(source, options)
     settings = requested.resolve(book.language, default_lang, english_voice)
+    check_reader(settings.lang or default_lang)
     if requested.chapters is not None:
         unknown = sorted(requested.chapters - {c.index for c in book.chapters})
         if unknown:
@@ -169,8 +171,7 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int) -> list[Se
     if job_dir.exists():
         shutil.rmtree(job_dir)
     job_dir.mkdir(parents=True)
-    english = (prepared.settings.lang or "").startswith("en")
-    segments = plan_segments(list(prepared.chapters), workers=workers, english=english)
+    segments = plan_segments(list(prepared.chapters), workers=workers, lang=prepared.settings.lang)
     payload = {"fingerprint": fingerprint, "segments": [
         {"index": s.index, "chapter": s.chapter, "pieces": s.pieces, "last": s.last_of_chapter}
         for s in segments]}

@@ -23,6 +23,7 @@ import numpy as np
 import soundfile
 
 from .errors import SynthesisFailed
+from .g2p import Phonemizer
 from .languages import VoiceMix, parse_voice
 from .pronounce import Lexicon, phonemes
 
@@ -83,10 +84,11 @@ class KokoroEngine:
         )
         self.settings = settings
         self.kokoro = Kokoro.from_session(session, settings.voices_path)
+        self.phonemizer = Phonemizer(Path(settings.model_path).parent, self.kokoro.tokenizer.phonemize)
         self._styles: dict[str, np.ndarray] = {}
 
     def speak(self, text: str, voice: str, speed: float, lang: str, lexicon: Lexicon = ()) -> np.ndarray:
-        said = phonemes(text, lang, lexicon, self.kokoro.tokenizer.phonemize)
+        said = phonemes(text, lang, lexicon, self.phonemizer)
         audio, _ = self.kokoro.create(said, voice=self.style(voice), speed=speed, is_phonemes=True)
         return np.asarray(audio, dtype=np.float32)
 

