@@ -1,433 +1,552 @@
-"""The REST API (the original Kokoro TTS API's endpoints, and more) over the job state.
+"""The REST API: the original Kokoro TTS API's endpoints and more, over the job state.
 
-``create_app`` builds a Bottle app with no state of its own: it reads the
-status files in the outbox, the upload tickets and the daemon's heartbeat, and
-writes only into the inbox (uploads) and the request folder (cancel, upload
-tickets).  So it runs inside the daemon (``api.enabled``, on cheroot's
-threaded server) or on its own over the same folders (``kokoro-inbox api``, or
-any WSGI server), and the daemon stays the only writer of status files.
+The API has no state of its own beyond caches.  It reads jobs through
+``status.JobIndex`` (the daemon's journal, so listing ten thousand jobs opens no
+file per job) and the status files of the few jobs a page shows; it reads upload
+tickets and the heartbeat, and writes tickets and cancel requests, through
+``mailbox.Mailbox``; it writes books into the inbox (``upload.py``).  So it runs
+inside the daemon (``api.enabled``) or on its own over the same folders
+(``kokoro-inbox api``, or any WSGI server given ``create_app(config)``).
+
+Handlers are plain functions of the request; what they share (config, index,
+mailbox, upload slots) is the ``ApiContext`` in ``app.config``.  Three Bottle
+plugins wrap every route, outermost first:
+
+- ``ErrorPlugin``: ``ApiError`` (and any bug) -> the original error body;
+- ``HostPlugin``: the ``Host`` header against the names this machine answers to
+  (DNS rebinding);
+- ``AuthPlugin``: the bearer token, from the header; from ``?access_token=`` only
+  on routes a browser opens by URL (the download, later the feed).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import ipaddress
 import json
 import logging
 import os
-import re
+import socket
+import threading
 import time
-import unicodedata
-import uuid
-import zipfile
+from dataclasses import dataclass, field
+from heapq import merge
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import bottle
-import multipart
-import yaml
 
 from .config import Config
-from .errors import InvalidSetting
-from .files import free_name
-from .languages import LANGUAGES, VOICES, check_language, parse_voice
-from .settings import SPEED_RANGE
-from .status import ACTIVE, COMPLETED, QUEUED, atomic_write_json, status_files, utc_now
+from .files import inside
+from .http_server import ApiServer, Limits
+from .languages import LANGUAGES, VOICES
+from .mailbox import Mailbox, UploadTicket
+from .status import JobIndex, JobStatus, is_job_id, journal_path
+from .upload import ApiError, ClientGone, UploadPolicy, receive_upload
+
+__all__ = ["ApiError", "ApiServer", "create_app"]
 
 log = logging.getLogger(__name__)
 
-REQUESTS = ".requests"  # under processing/: cancel-<id> and upload-<id>.json, read by the daemon
-HEARTBEAT = ".daemon.json"
 HEARTBEAT_STALE = 15.0  # seconds without a heartbeat before /health says the daemon is gone
-JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-CHUNK = 1 << 16
+PAGE_DEFAULT, PAGE_MAX = 50, 500
+QUERY_MAX = 200  # characters of a ?q= search
 WEB = Path(__file__).parent / "web"
+STATUSES = tuple(s.value for s in JobStatus)
 
 
-class ApiError(Exception):
-    """An error answer in the original API's shape."""
+# --------------------------------------------------------------------------- shared state
 
-    def __init__(self, status: int, msg: str, loc: list[str] | None = None,
-                 kind: str = "value_error") -> None:
-        super().__init__(msg)
-        self.status, self.msg, self.loc, self.kind = status, msg, loc or [], kind
+class JobView:
+    """Jobs as the API shows them: the daemon's index, plus uploads it has not taken yet.
 
-    def body(self) -> dict[str, Any]:
-        return {"detail": {"type": self.kind, "loc": self.loc, "msg": self.msg}}
+    One lock: cheroot serves from many threads and ``JobIndex`` is a plain cache.
+    Each call refreshes the index (one ``stat`` of the journal, and reading what was
+    appended since), so there is no polling thread and nothing goes stale.  What is
+    derived from all the jobs (search text, totals) is kept in a ``_Snapshot`` until
+    the journal changes, which it does when a job appears or changes state, not on
+    every progress tick.
+    """
 
+    def __init__(self, outbox: Path, processing: Path, mailbox: Mailbox) -> None:
+        self.index = JobIndex(outbox, journal_path(processing))
+        self.journal = journal_path(processing)
+        self.mailbox = mailbox
+        self._lock = threading.Lock()
+        self._tickets: dict[str, tuple[Any, UploadTicket | None]] = {}
+        self._snapshot: _Snapshot | None = None
 
-# --------------------------------------------------------------------------- reading state
-
-class StatusReader:
-    """Status files and upload tickets, parsed once and re-read only when they change."""
-
-    def __init__(self, outbox: Path, processing: Path) -> None:
-        self.outbox = outbox
-        self.requests = processing / REQUESTS
-        self._cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
-        self._by_id: dict[str, Path] = {}
-        self._refreshed = 0.0
-
-    def _read(self, path: Path) -> dict[str, Any] | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            self._cache.pop(path, None)
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        if not is_job_id(job_id):
             return None
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        cached = self._cache.get(path)
-        if cached and cached[0] == stamp:
-            return cached[1]
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, dict) or "job_id" not in record:
-            return None
-        self._cache[path] = (stamp, record)
-        self._by_id[record["job_id"]] = path
-        return record
-
-    def jobs(self) -> list[dict[str, Any]]:
-        records = [r for r in map(self._read, status_files(self.outbox)) if r is not None]
-        known = {r["job_id"] for r in records}
-        records.extend(t for t in self._tickets() if t["job_id"] not in known)
-        self._refreshed = time.monotonic()
-        return records
-
-    def job(self, job_id: str) -> dict[str, Any] | None:
-        path = self._by_id.get(job_id)
-        record = self._read(path) if path else None
-        if record is not None and record.get("job_id") == job_id:
+        with self._lock:
+            self.index.refresh()
+            record = self.index.record(job_id)
+        if record is not None:
             return record
-        ticket = self._ticket(job_id)
-        if ticket is not None:
-            return ticket
-        if time.monotonic() - self._refreshed > 1.0:  # a job we have not seen yet: look again
-            return next((r for r in self.jobs() if r["job_id"] == job_id), None)
-        return None
+        ticket = self.mailbox.upload_ticket(job_id)
+        return ticket.queued_record() if ticket else None
 
-    def _ticket(self, job_id: str) -> dict[str, Any] | None:
-        try:
-            ticket = json.loads((self.requests / f"upload-{job_id}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return _queued_record(ticket)
+    def page(self, query: "PageQuery") -> tuple[list[dict[str, Any]], str | None]:
+        """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
+        with self._lock:
+            snapshot = self._refreshed()
+            pending = [r for r in self._pending() if query.matches(r, _searchable(r))]
+            found = list(_take(merge(snapshot.matching(query), sorted(pending, key=sort_key, reverse=True),
+                                     key=sort_key, reverse=True), query.limit + 1))
+            records = [self._full(s) for s in found[: query.limit]]
+        more = len(found) > query.limit
+        return records, (encode_cursor(found[query.limit - 1]) if more else None)
 
-    def _tickets(self) -> list[dict[str, Any]]:
+    def totals(self) -> "Totals":
+        """Counts and sums over every job, the active ones as their status files say now."""
+        with self._lock:
+            snapshot = self._refreshed()
+            totals = Totals(dict(snapshot.ended.counts), snapshot.ended.chars, snapshot.ended.audio)
+            for job_id in snapshot.active:
+                record = self.index.record(job_id) or self.index.summary(job_id) or {}
+                totals.add(record)
+            for record in self._pending():
+                totals.add(record)
+        return totals
+
+    def waiting(self) -> int:
+        """Books queued: the index's queued jobs and the uploads not yet taken."""
+        with self._lock:
+            snapshot = self._refreshed()
+            return snapshot.queued + len(self._pending())
+
+    def _refreshed(self) -> "_Snapshot":
+        # The journal's stamp is taken before reading it: lines appended meanwhile change the
+        # stamp the next call sees, so the snapshot is rebuilt then rather than going stale.
+        key = _stamp(self.journal)
+        self.index.refresh()
+        if self._snapshot is None or key is None or key != self._snapshot.key:
+            self._snapshot = _Snapshot.build(key, self.index.summaries())
+        return self._snapshot
+
+    def _pending(self) -> list[dict[str, Any]]:
+        """Tickets of uploads the daemon has not made a job of yet, as queued records."""
+        return [t.queued_record() for t in self._read_tickets() if self.index.summary(t.job_id) is None]
+
+    def _read_tickets(self) -> list[UploadTicket]:
+        # Tickets are listed on every poll; each is parsed once per version of its file.
         try:
-            names = [n for n in os.listdir(self.requests) if n.startswith("upload-")]
+            names = [n for n in os.listdir(self.mailbox.requests) if n.startswith("upload-")]
         except OSError:
             return []
-        return [t for t in (self._ticket(n[len("upload-"):-len(".json")]) for n in names) if t]
+        fresh: dict[str, tuple[Any, UploadTicket | None]] = {}
+        for name in names:
+            job_id = name[len("upload-"):-len(".json")]
+            stamp = _stamp(self.mailbox.requests / name)
+            if stamp is None or not is_job_id(job_id):
+                continue
+            cached = self._tickets.get(job_id)
+            fresh[job_id] = cached if cached and cached[0] == stamp else (
+                stamp, self.mailbox.upload_ticket(job_id))
+        self._tickets = fresh
+        return [ticket for _, ticket in fresh.values() if ticket is not None]
+
+    def _full(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The status file's record for a job the page shows (the summary if it is gone)."""
+        if self.index.summary(summary["job_id"]) is None:  # an upload not taken yet: no status file
+            return summary
+        return self.index.record(summary["job_id"]) or {**summary, "chapters": []}
 
 
-def _queued_record(ticket: dict[str, Any]) -> dict[str, Any]:
-    """What /status says of an upload the daemon has not taken in yet."""
-    return {"job_id": ticket["job_id"], "status": QUEUED, "progress": 0.0, "output_file": None,
-            "error": None, "source": ticket["source"], "settings": ticket.get("settings", {}),
-            "created_at": ticket["created_at"], "updated_at": ticket["created_at"]}
-
-
-def read_heartbeat(processing: Path) -> dict[str, Any] | None:
+def _stamp(path: Path) -> Any:
     try:
-        return json.loads((processing / HEARTBEAT).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stat = os.stat(path)
+    except OSError:
         return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-# --------------------------------------------------------------------------- uploads
+@dataclass
+class Totals:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    chars: float = 0.0
+    audio: float = 0.0
 
-def safe_file_name(name: str | None) -> str:
-    """A harmless file name for an upload: no folders, no control or hidden tricks."""
-    name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
-    name = name.strip().lstrip(".~ ")
-    stem = name[:-5] if name.lower().endswith(".epub") else name
-    stem = stem.strip()[:150] or "upload"
-    return f"{stem}.epub"
+    def add(self, record: dict[str, Any]) -> None:
+        status = record.get("status", "queued")
+        self.counts[status] = self.counts.get(status, 0) + 1
+        self.chars += _number(record.get("chars_done"))
+        self.audio += _number(record.get("audio_seconds"))
 
 
-def _epub_problem(path: Path) -> str | None:
+@dataclass
+class _Snapshot:
+    """What the API derives from every job's summary, for one state of the journal."""
+
+    key: Any
+    ordered: list[dict[str, Any]]  # newest first
+    keys: list[tuple[str, str]]  # their sort keys
+    search: list[str]  # their searchable text, case-folded
+    ended: Totals  # of the jobs that can no longer change
+    active: list[str]  # ids of queued and processing jobs
+    queued: int
+
+    @classmethod
+    def build(cls, key: Any, ordered: list[dict[str, Any]]) -> "_Snapshot":
+        ended = Totals()
+        active = []
+        for summary in ordered:
+            if summary["status"] in ("queued", "processing"):
+                active.append(summary["job_id"])
+            else:
+                ended.add(summary)
+        queued = sum(1 for s in ordered if s["status"] == "queued")
+        return cls(key, ordered, [sort_key(s) for s in ordered], [_searchable(s) for s in ordered],
+                   ended, active, queued)
+
+    def matching(self, query: "PageQuery") -> Iterator[dict[str, Any]]:
+        start = self._after(query.after) if query.after else 0
+        for position in range(start, len(self.ordered)):
+            summary = self.ordered[position]
+            if query.matches(summary, self.search[position]):
+                yield summary
+
+    def _after(self, key: tuple[str, str]) -> int:
+        """The position of the first job older than ``key`` (binary search, newest first)."""
+        low, high = 0, len(self.keys)
+        while low < high:
+            middle = (low + high) // 2
+            if self.keys[middle] >= key:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+
+def sort_key(record: dict[str, Any]) -> tuple[str, str]:
+    return record.get("created_at") or "", record["job_id"]
+
+
+def _take(items: Iterable[Any], count: int) -> Iterator[Any]:
+    for number, item in enumerate(items):
+        if number >= count:
+            return
+        yield item
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """``GET /jobs``: ``limit``, ``cursor``, ``status`` and ``q``, checked."""
+
+    limit: int = PAGE_DEFAULT
+    after: tuple[str, str] | None = None  # the sort key of the last job of the previous page
+    status: str | None = None
+    text: str | None = None  # case-folded
+
+    @classmethod
+    def from_request(cls, query: bottle.FormsDict) -> "PageQuery":
+        status = query.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}", ["query", "status"])
+        text = query.getunicode("q") or None
+        if text is not None and len(text) > QUERY_MAX:
+            raise ApiError(400, f"q is longer than {QUERY_MAX} characters", ["query", "q"])
+        cursor = query.get("cursor") or None
+        return cls(_limit(query.get("limit")), decode_cursor(cursor) if cursor else None, status,
+                   text.casefold() if text else None)
+
+    def matches(self, record: dict[str, Any], searchable: str) -> bool:
+        if self.after is not None and sort_key(record) >= self.after:
+            return False
+        if self.status is not None and record["status"] != self.status:
+            return False
+        return self.text is None or self.text in searchable
+
+
+def _searchable(record: dict[str, Any]) -> str:
+    return f"{record.get('title') or ''}\n{record.get('source') or ''}".casefold()
+
+
+def _limit(raw: str | None) -> int:
+    if raw in (None, ""):
+        return PAGE_DEFAULT
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return "not an EPUB: the file is not a ZIP archive"
-    if "META-INF/container.xml" not in names and not any(n.lower().endswith(".opf") for n in names):
-        return "not an EPUB: the ZIP has no META-INF/container.xml"
-    return None
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= PAGE_MAX:
+        raise ApiError(400, f"limit must be a whole number from 1 to {PAGE_MAX}", ["query", "limit"])
+    return limit
 
 
-class Upload:
-    """One multipart upload streamed to a hidden file beside the inbox, within a byte budget."""
-
-    def __init__(self, inbox: Path, limit: int) -> None:
-        self.inbox = inbox
-        self.limit = limit
-        self.fields: dict[str, str] = {}
-        self.file_name: str | None = None
-        self.tmp = inbox / f".upload-{uuid.uuid4().hex}.part"
-        self.size = 0
-
-    def receive(self, environ: dict[str, Any], length: int,
-                check_fields: Callable[[dict[str, str]], Any] | None = None) -> None:
-        """Stream the body; ``check_fields`` runs on the fields sent before the file, if any."""
-        content_type, options = multipart.parse_options_header(environ.get("CONTENT_TYPE", ""))
-        if content_type != "multipart/form-data" or "boundary" not in options:
-            raise ApiError(400, "the request must be multipart/form-data with a 'file' field", ["body"])
-        stream = environ["wsgi.input"]
-        parser = multipart.PushMultipartParser(options["boundary"], content_length=length,
-                                               max_header_count=16, max_segment_count=16)
-        remaining, part, out, value = length, None, None, b""
-        try:
-            while not parser.closed:
-                chunk = stream.read(min(CHUNK, remaining)) if remaining > 0 else b""
-                remaining -= len(chunk)
-                for event in parser.parse(chunk):
-                    if isinstance(event, multipart.MultipartSegment):
-                        part, value = event, b""
-                        if part.name == "file" and part.filename is not None and out is None:
-                            if check_fields and "voice" in self.fields:
-                                check_fields(self.fields)  # a bad form is refused before the file
-                            self.file_name = part.filename
-                            out = open(self.tmp, "wb")
-                    elif event is None:
-                        if part is not None and part.filename is None:
-                            self.fields[part.name or ""] = value.decode("utf-8", "replace")
-                        part = None
-                    elif part is not None and part.name == "file" and part.filename is not None:
-                        self.size += len(event)
-                        if self.size > self.limit:
-                            raise ApiError(413, f"the upload is larger than {self.limit >> 20} MB", ["file"])
-                        assert out is not None
-                        out.write(event)
-                    elif part is not None and len(value) < 4096:
-                        value += event
-                if not chunk:
-                    break
-        except multipart.MultipartError as error:
-            raise ApiError(400, f"the form could not be read: {error}", ["body"]) from None
-        finally:
-            if out is not None:
-                out.close()
-
-    def discard(self) -> None:
-        self.tmp.unlink(missing_ok=True)
+def encode_cursor(record: dict[str, Any]) -> str:
+    """Opaque to clients: where the next page starts, stable while new jobs arrive."""
+    raw = json.dumps(list(sort_key(record)), separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-# --------------------------------------------------------------------------- the app
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        created, job_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(created, str) and is_job_id(job_id):
+            return created, job_id
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise ApiError(400, "cursor is not one this API gave out", ["query", "cursor"])
 
-def create_app(config: Config) -> bottle.Bottle:
-    paths = config.paths
-    reader = StatusReader(paths.outbox, paths.processing)
-    app = bottle.Bottle()
-    app.config["kokoro.reader"] = reader
 
-    def answer(handler: Callable[..., Any], public: bool = False) -> Callable[..., Any]:
-        """Authentication and the original error body, in one place."""
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+class HostCheck:
+    """Which ``Host`` headers the API answers (DNS rebinding: a page on an attacker's name
+    that resolves to this machine must not reach the API through the visitor's browser).
+
+    Allowed: any IP literal (rebinding needs a name the attacker controls), localhost,
+    this machine's host name, its FQDN and ``<hostname>.local``, the configured
+    ``api.host`` when it is a name, and ``api.allowed_hosts`` (``.example.org`` for a
+    domain and its subdomains; ``*`` turns the check off, e.g. behind a reverse proxy).
+    """
+
+    def __init__(self, allowed: Iterable[str], bind_host: str) -> None:
+        allowed = {name.lower().rstrip(".") for name in allowed}
+        self.off = "*" in allowed
+        self.suffixes = tuple(name for name in allowed if name.startswith("."))
+        hostname = socket.gethostname().lower().rstrip(".")
+        self.names = {name for name in allowed if not name.startswith(".")} | {
+            "localhost", hostname, f"{hostname}.local", bind_host.lower().rstrip(".")}
+        self._fqdn: str | None = None
+
+    def allows(self, header: str | None) -> bool:
+        if self.off or not header:  # no Host at all: not a browser, so not a rebinding attack
+            return True
+        host = _host_of(header)
+        if _is_ip(host) or host in self.names:
+            return True
+        if any(host == s[1:] or host.endswith(s) for s in self.suffixes):
+            return True
+        return host == self._machine_fqdn()
+
+    def _machine_fqdn(self) -> str:
+        # Looked up on the first request that needs it, not at start-up: a slow resolver
+        # must not delay READY=1.
+        if self._fqdn is None:
+            self._fqdn = socket.getfqdn().lower().rstrip(".")
+        return self._fqdn
+
+
+def _host_of(header: str) -> str:
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    host, _, port = header.rpartition(":")
+    if host and port.isdigit() and ":" not in host:
+        header = host
+    return header.rstrip(".")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass
+class ApiContext:
+    config: Config
+    mailbox: Mailbox
+    jobs: JobView
+    uploads: UploadPolicy
+    hosts: HostCheck
+    started: float = field(default_factory=time.monotonic)
+
+
+def ctx() -> ApiContext:
+    return bottle.request.app.config["kokoro.api"]
+
+
+# --------------------------------------------------------------------------- plugins
+
+class ErrorPlugin:
+    """``ApiError`` -> the original error body; a bug -> 500 with one log line and a traceback;
+    a client that went away mid-request -> one INFO line."""
+
+    name, api = "kokoro_errors", 2
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                if config.api_token and not public:
-                    _check_token(config.api_token)
-                return handler(*args, **kwargs)
+                return callback(*args, **kwargs)
             except ApiError as error:
-                bottle.response.status = error.status
-                bottle.response.content_type = "application/json"
-                if error.status == 401:
-                    bottle.response.set_header("WWW-Authenticate", "Bearer")
-                return json.dumps(error.body())
-        return wrapped
-
-    def route(path: str, method: str = "GET", public: bool = False):
-        def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-            app.route(path, method, answer(handler, public))
-            return handler
-        return decorate
-
-    @route("/convert", "POST")
-    def convert() -> Any:
-        if bottle.request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-            raise ApiError(411, "uploads need a Content-Length; chunked uploads are not accepted",
-                           ["header", "Content-Length"])
-        try:
-            length = int(bottle.request.environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise ApiError(411, "uploads need a Content-Length", ["header", "Content-Length"])
-        limit = config.max_upload_mb << 20
-        if length > limit + (64 << 10):  # the form around the file may add a little
-            raise ApiError(413, f"the upload is larger than {config.max_upload_mb} MB", ["file"])
-        upload = Upload(paths.inbox, limit)
-        try:
-            upload.receive(bottle.request.environ, length, lambda f: _form_settings(f, config))
-            settings = _form_settings(upload.fields, config)
-            if upload.file_name is None:
-                raise ApiError(400, "field required", ["body", "file"], kind="value_error.missing")
-            problem = _epub_problem(upload.tmp)
-            if problem:
-                raise ApiError(400, problem, ["body", "file"])
-            job_id, source = _deliver(upload, settings, paths.inbox, paths.processing)
-        except BaseException:
-            upload.discard()
-            raise
-        log.info("job %s: uploaded as %s", job_id, source)
-        bottle.response.status = 202
-        bottle.response.set_header("Location", f"/status/{job_id}")
-        return {"job_id": job_id, "message": "Conversion started", "status": QUEUED}
-
-    @route("/status/<job_id>")
-    def status(job_id: str) -> Any:
-        return _job_or_404(reader, job_id)
-
-    @route("/jobs")
-    def jobs() -> Any:
-        wanted = bottle.request.query.get("status")
-        records = sorted(reader.jobs(), key=lambda r: r.get("created_at") or "", reverse=True)
-        if wanted:
-            records = [r for r in records if r.get("status") == wanted]
-        return {"jobs": records}
-
-    @route("/jobs/<job_id>", "DELETE")
-    def cancel(job_id: str) -> Any:
-        record = _job_or_404(reader, job_id)
-        if record["status"] not in ACTIVE:
-            raise ApiError(409, f"the job is {record['status']}, not queued or processing", ["path", "job_id"])
-        folder = paths.processing / REQUESTS
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"cancel-{job_id}").write_text(utc_now())
-        bottle.response.status = 202
-        return {"job_id": job_id, "message": "Cancellation requested", "status": record["status"]}
-
-    @route("/download/<job_id>")
-    def download(job_id: str) -> Any:
-        record = _job_or_404(reader, job_id)
-        if record.get("status") != COMPLETED or not record.get("output_file"):
-            raise ApiError(404, "the audiobook is not ready", ["path", "job_id"])
-        outbox = paths.outbox.resolve()
-        target = (outbox / record["output_file"]).resolve()
-        if outbox not in target.parents or not target.is_file():
-            raise ApiError(404, "Job not found", ["path", "job_id"])
-        relative = target.relative_to(outbox).as_posix()
-        response = bottle.static_file(relative, root=str(outbox), mimetype="audio/mpeg",
-                                      download=Path(relative).name)
-        return response
-
-    @route("/voices")
-    def voices() -> Any:
-        return {"voices": list(VOICES)}
-
-    @route("/languages")
-    def languages() -> Any:
-        return {"languages": list(LANGUAGES)}
-
-    @route("/health", public=True)
-    def health() -> Any:
-        healthy, reason = _health(paths.processing)
-        bottle.response.status = 200 if healthy else 503
-        return {"status": "ok" if healthy else "unavailable", "reason": reason}
-
-    @route("/metrics")
-    def metrics() -> Any:
-        bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        return _metrics(reader.jobs(), read_heartbeat(paths.processing))
-
-    @route("/openapi.json", public=True)
-    def openapi() -> Any:
-        from .openapi import OPENAPI
-        return OPENAPI
-
-    # The page and its files hold no data (the API calls they make need the token).
-    @route("/", public=True)
-    def index() -> Any:
-        return bottle.static_file("index.html", root=str(WEB))
-
-    @route("/static/<name>", public=True)
-    def static(name: str) -> Any:
-        if name not in ("app.js", "style.css"):
-            raise ApiError(404, "Not found", ["path"])
-        return bottle.static_file(name, root=str(WEB))
-
-    @app.error(404)
-    def not_found(error: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps(ApiError(404, "Not found", ["path"]).body())
-
-    @app.error(405)
-    def not_allowed(error: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps(ApiError(405, "Method not allowed", ["method"]).body())
-
-    @app.error(500)
-    def internal(error: bottle.HTTPError) -> str:
-        log.error("API error: %s", error.exception)
-        bottle.response.content_type = "application/json"
-        return json.dumps(ApiError(500, "internal error; see the daemon's log", []).body())
-
-    return app
+                return error_response(error)
+            except ClientGone as gone:
+                _log_client_gone(str(gone))
+                return error_response(ApiError(408, "the request body did not arrive in time", ["body"]))
+            except bottle.HTTPResponse:
+                raise
+            except Exception:
+                log.exception("API error on %s %s", bottle.request.method, bottle.request.path)
+                return error_response(ApiError(500, "internal error; see the daemon's log"))
+        return wrapper
 
 
-def _check_token(token: str) -> None:
-    """Bearer header, or ``?access_token=`` (RFC 6750) where a browser cannot set headers
-    (the page's audio player and download link); compared in constant time."""
+def error_response(error: ApiError) -> dict[str, Any]:
+    bottle.response.status = error.status
+    for name, value in error.headers.items():
+        bottle.response.set_header(name, value)
+    if error.status == 401:
+        bottle.response.set_header("WWW-Authenticate", "Bearer")
+    return error.body()
+
+
+def _log_client_gone(reason: str) -> None:
+    conn = bottle.request.environ.get("kokoro.connection")
+    if getattr(conn, "dropped", None):
+        return  # the guard logged why it dropped this client
+    peer = f"{bottle.request.remote_addr}:{bottle.request.environ.get('REMOTE_PORT', '')}"
+    log.info("client %s (%s %s) went away: %s", peer, bottle.request.method, bottle.request.path, reason)
+
+
+class HostPlugin:
+    name, api = "kokoro_host", 2
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        # /health is exempt: it holds no data, and health probes (a container runtime, a
+        # proxy, a monitoring box) call it by whatever name they know the machine by.
+        if route.config.get("any_host"):
+            return callback
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = bottle.request.get_header("Host")
+            if not ctx().hosts.allows(header):
+                raise ApiError(400, f"this server does not answer to the host name {header[:100]!r}; "
+                               "add it to api.allowed_hosts", ["header", "Host"])
+            return callback(*args, **kwargs)
+        return wrapper
+
+
+class AuthPlugin:
+    """With ``api.token`` set, the bearer token on every route but the public ones.
+
+    ``?access_token=`` (RFC 6750) only where a browser opens the URL itself and cannot
+    send a header: the page's audio player and download link.  Anywhere else a token in
+    a URL would end up in logs and history for no reason.
+    """
+
+    name, api = "kokoro_auth", 2
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        if route.config.get("public"):
+            return callback
+        in_query = bool(route.config.get("query_token"))
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = ctx().config.api_token
+            if token:
+                _check_token(token, in_query)
+            return callback(*args, **kwargs)
+        return wrapper
+
+
+def _check_token(token: str, in_query: bool) -> None:
     scheme, _, given = bottle.request.get_header("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
-        given = bottle.request.query.get("access_token", "")
+        given = bottle.request.query.get("access_token", "") if in_query else ""
     if not given or not hmac.compare_digest(given.strip().encode(), token.encode()):
         raise ApiError(401, "missing or wrong bearer token", ["header", "Authorization"])
 
 
-def _job_or_404(reader: StatusReader, job_id: str) -> dict[str, Any]:
-    record = reader.job(job_id) if JOB_ID.match(job_id) else None
+# --------------------------------------------------------------------------- handlers
+
+def convert() -> dict[str, Any]:
+    context = ctx()
+    ticket = receive_upload(bottle.request.environ, context.uploads, context.config.paths.inbox,
+                            context.mailbox, context.jobs.waiting)
+    log.info("job %s: uploaded as %s", ticket.job_id, ticket.source)
+    bottle.response.status = 202
+    bottle.response.set_header("Location", f"/status/{ticket.job_id}")
+    return {"job_id": ticket.job_id, "message": "Conversion started", "status": "queued"}
+
+
+def get_status(job_id: str) -> dict[str, Any]:
+    return _job_or_404(job_id)
+
+
+def list_jobs() -> dict[str, Any]:
+    records, next_cursor = ctx().jobs.page(PageQuery.from_request(bottle.request.query))
+    return {"jobs": records, "next_cursor": next_cursor}
+
+
+def cancel_job(job_id: str) -> dict[str, Any]:
+    record = _job_or_404(job_id)
+    if record["status"] not in ("queued", "processing"):
+        raise ApiError(409, f"the job is {record['status']}, not queued or processing", ["path", "job_id"])
+    ctx().mailbox.request_cancel(job_id)
+    bottle.response.status = 202
+    return {"job_id": job_id, "message": "Cancellation requested", "status": record["status"]}
+
+
+def download(job_id: str) -> Any:
+    record = _job_or_404(job_id)
+    if record.get("status") != "completed" or not record.get("output_file"):
+        raise ApiError(404, "the audiobook is not ready", ["path", "job_id"])
+    outbox = ctx().config.paths.outbox.resolve()
+    try:
+        target = inside(outbox, record["output_file"]).resolve()
+    except ValueError:
+        raise ApiError(404, "Job not found", ["path", "job_id"]) from None
+    if outbox not in target.parents or not target.is_file():  # a link out of the outbox is not served
+        raise ApiError(404, "Job not found", ["path", "job_id"])
+    relative = target.relative_to(outbox).as_posix()
+    return bottle.static_file(relative, root=str(outbox), mimetype="audio/mpeg", download=Path(relative).name)
+
+
+def voices() -> dict[str, Any]:
+    return {"voices": list(VOICES)}
+
+
+def languages() -> dict[str, Any]:
+    return {"languages": list(LANGUAGES)}
+
+
+def health() -> dict[str, Any]:
+    healthy, reason = daemon_health(ctx().mailbox.heartbeat())
+    bottle.response.status = 200 if healthy else 503
+    return {"status": "ok" if healthy else "unavailable", "reason": reason}
+
+
+def metrics() -> str:
+    context = ctx()
+    bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
+    return render_metrics(context.jobs.totals(), context.mailbox.heartbeat())
+
+
+def openapi() -> dict[str, Any]:
+    from .openapi import OPENAPI
+    return OPENAPI
+
+
+def index_page() -> Any:
+    return bottle.static_file("index.html", root=str(WEB))
+
+
+def static(name: str) -> Any:
+    if name not in ("app.js", "style.css"):
+        raise ApiError(404, "Not found", ["path"])
+    return bottle.static_file(name, root=str(WEB))
+
+
+def _job_or_404(job_id: str) -> dict[str, Any]:
+    record = ctx().jobs.get(job_id)
     if record is None:
         raise ApiError(404, "Job not found", ["path", "job_id"])
     return record
 
 
-def _form_settings(fields: dict[str, str], config: Config) -> dict[str, Any]:
-    """The form's voice, speed and lang, checked like the original API."""
-    voice = fields.get("voice")
-    if not voice:
-        raise ApiError(400, "field required", ["body", "voice"], kind="value_error.missing")
-    try:
-        voice = str(parse_voice(voice))
-    except InvalidSetting:
-        raise ApiError(400, "Invalid voice selection", ["voice"]) from None
-    try:
-        speed = float(fields.get("speed") or 1.0)
-    except ValueError:
-        raise ApiError(400, "Speed must be a number", ["speed"]) from None
-    if not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
-        raise ApiError(400, f"Speed must be between {SPEED_RANGE[0]} and {SPEED_RANGE[1]}", ["speed"])
-    try:
-        lang = check_language(fields.get("lang") or config.default_lang)
-    except InvalidSetting:
-        raise ApiError(400, f"Unsupported language; use one of {', '.join(LANGUAGES)}", ["lang"]) from None
-    return {"voice": voice, "speed": speed, "lang": lang}
-
-
-def _deliver(upload: Upload, settings: dict[str, Any], inbox: Path, processing: Path) -> tuple[str, str]:
-    """Sidecar and ticket first, then the book renamed into the inbox: one atomic arrival."""
-    # Neither the book nor a sidecar of that name may exist: the sidecar would apply to it.
-    name = free_name(inbox / safe_file_name(upload.file_name),
-                     lambda path: path.exists() or path.with_suffix(".yaml").exists()).name
-    job_id = str(uuid.uuid4())
-    requests = processing / REQUESTS
-    requests.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(requests / f"upload-{job_id}.json", {
-        "job_id": job_id, "source": name, "settings": settings, "created_at": utc_now()})
-    sidecar_tmp = inbox / f".{name[:-5]}.yaml.part"
-    sidecar_tmp.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    os.replace(sidecar_tmp, inbox / f"{name[:-5]}.yaml")
-    os.replace(upload.tmp, inbox / name)
-    return job_id, name
-
-
-def _health(processing: Path) -> tuple[bool, str]:
-    beat = read_heartbeat(processing)
+def daemon_health(beat: dict[str, Any] | None) -> tuple[bool, str]:
     if beat is None:
         return False, "the daemon is not running (no heartbeat)"
-    age = time.time() - float(beat.get("time", 0))
+    try:
+        age = time.time() - float(beat.get("time", 0))
+    except (TypeError, ValueError):
+        return False, "the daemon's heartbeat cannot be read"
     if beat.get("state") == "stopped":
         return False, "the daemon is not running (it was stopped)"
     if age > HEARTBEAT_STALE:
@@ -439,54 +558,82 @@ def _health(processing: Path) -> tuple[bool, str]:
     return True, "watcher and worker pool are alive"
 
 
-def _metrics(records: list[dict[str, Any]], beat: dict[str, Any] | None) -> str:
-    counts: dict[str, int] = {s: 0 for s in ("queued", "processing", "completed", "failed", "cancelled")}
-    chars = audio = 0.0
-    for record in records:
-        counts[record.get("status", "queued")] = counts.get(record.get("status", "queued"), 0) + 1
-        chars += record.get("chars_done") or 0
-        audio += record.get("audio_seconds") or 0
+def render_metrics(totals: Totals, beat: dict[str, Any] | None) -> str:
+    counts, chars, audio = totals.counts, totals.chars, totals.audio
+    beat = beat or {}
     lines = ["# HELP kokoro_inbox_jobs Jobs by status.", "# TYPE kokoro_inbox_jobs gauge"]
     lines += [f'kokoro_inbox_jobs{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
-    beat = beat or {}
     lines += [
         "# HELP kokoro_inbox_queue_depth Jobs waiting or running.", "# TYPE kokoro_inbox_queue_depth gauge",
         f"kokoro_inbox_queue_depth {counts['queued'] + counts['processing']}",
         "# HELP kokoro_inbox_workers Worker processes.", "# TYPE kokoro_inbox_workers gauge",
-        f"kokoro_inbox_workers {beat.get('workers', 0)}",
+        f"kokoro_inbox_workers {_number(beat.get('workers')):.0f}",
         "# HELP kokoro_inbox_characters_total Characters read aloud.",
         "# TYPE kokoro_inbox_characters_total counter", f"kokoro_inbox_characters_total {chars:.0f}",
         "# HELP kokoro_inbox_audio_seconds_total Seconds of audio produced.",
         "# TYPE kokoro_inbox_audio_seconds_total counter", f"kokoro_inbox_audio_seconds_total {audio:.1f}",
         "# HELP kokoro_inbox_characters_per_second Current reading speed.",
         "# TYPE kokoro_inbox_characters_per_second gauge",
-        f"kokoro_inbox_characters_per_second {beat.get('chars_per_second', 0.0):.2f}",
+        f"kokoro_inbox_characters_per_second {_number(beat.get('chars_per_second')):.2f}",
     ]
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------------------------- serving
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
-class ApiServer:
-    """cheroot's threaded WSGI server on its own thread, bound before READY=1."""
 
-    def __init__(self, app: bottle.Bottle, host: str, port: int, threads: int = 16) -> None:
-        from cheroot import wsgi
+# --------------------------------------------------------------------------- the app
 
-        self.server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=64,
-                                  server_name="kokoro-inbox")
-        self.thread: Any = None
+# path, method, handler, route options (public: no token; query_token: ?access_token=
+# accepted; any_host: no Host check)
+ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, bool]]] = [
+    ("/convert", "POST", convert, {}),
+    ("/status/<job_id>", "GET", get_status, {}),
+    ("/jobs", "GET", list_jobs, {}),
+    ("/jobs/<job_id>", "DELETE", cancel_job, {}),
+    ("/download/<job_id>", "GET", download, {"query_token": True}),
+    ("/voices", "GET", voices, {}),
+    ("/languages", "GET", languages, {}),
+    ("/health", "GET", health, {"public": True, "any_host": True}),
+    ("/metrics", "GET", metrics, {}),
+    ("/openapi.json", "GET", openapi, {"public": True}),
+    # The page and its files hold no data (the calls they make need the token).
+    ("/", "GET", index_page, {"public": True}),
+    ("/static/<name>", "GET", static, {"public": True}),
+]
 
-    def start(self) -> None:
-        import threading
 
-        self.server.prepare()  # binds now, so a port in use fails start-up
-        self.thread = threading.Thread(target=self.server.serve, name="api", daemon=True)
-        self.thread.start()
-        log.info("API listening on http://%s:%d/", *self.server.bind_addr[:2])
+def create_app(config: Config) -> bottle.Bottle:
+    """The WSGI app over ``config``'s folders; ``ApiServer`` serves it with the config's limits."""
+    paths = config.paths
+    mailbox = Mailbox(paths.processing)
+    app = bottle.Bottle()
+    app.config["kokoro.api"] = ApiContext(
+        config=config, mailbox=mailbox, jobs=JobView(paths.outbox, paths.processing, mailbox),
+        uploads=UploadPolicy.from_config(config),
+        hosts=HostCheck(config.api_allowed_hosts, config.api_host))
+    app.config["kokoro.limits"] = Limits(
+        header_timeout=config.api_header_timeout, body_grace=config.api_body_window,
+        body_min_rate=config.api_body_min_rate)
+    for plugin in (ErrorPlugin(), HostPlugin(), AuthPlugin()):  # outermost first
+        app.install(plugin)
+    for path, method, handler, options in ROUTES:
+        app.route(path, method, handler, **options)
+    for code, msg, loc in ((404, "Not found", "path"), (405, "Method not allowed", "method")):
+        app.error(code)(_error_page(ApiError(code, msg, [loc])))
+    app.error(500)(_internal_error)
+    return app
 
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
 
-    def stop(self) -> None:
-        self.server.stop()
+def _error_page(error: ApiError) -> Callable[[bottle.HTTPError], str]:
+    def page(_: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        return json.dumps(error.body())
+    return page
+
+
+def _internal_error(error: bottle.HTTPError) -> str:
+    log.error("API error: %s", error.exception)
+    bottle.response.content_type = "application/json"
+    return json.dumps(ApiError(500, "internal error; see the daemon's log").body())

@@ -8,6 +8,9 @@ from .languages import LANGUAGES, VOICES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_STATUSES = ["queued", "processing", "completed", "failed", "cancelled"]
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "integer"}}}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -16,6 +19,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _error(description: str) -> dict[str, Any]:
     return _json(_ERROR, description)
+
+
+def _guarded(responses: dict[str, Any]) -> dict[str, Any]:
+    """Every route but /health checks the Host header (DNS rebinding)."""
+    bad_host = _error("A Host header this server does not answer to (see api.allowed_hosts)")
+    if "400" in responses:
+        return responses
+    return {**responses, "400": bad_host}
 
 
 OPENAPI: dict[str, Any] = {
@@ -32,13 +43,16 @@ OPENAPI: dict[str, Any] = {
                     "msg": {"type": "string"}}}}},
             "Job": {"type": "object", "required": ["job_id", "status", "progress", "output_file", "error"],
                     "properties": {
-                        "job_id": {"type": "string"},
-                        "status": {"type": "string",
-                                   "enum": ["queued", "processing", "completed", "failed", "cancelled"]},
+                        "job_id": {"type": "string", "format": "uuid"},
+                        "status": {"type": "string", "enum": _STATUSES},
                         "progress": {"type": "number"},
                         "output_file": {"type": "string", "nullable": True},
                         "error": {"type": "string", "nullable": True},
+                        "error_code": {"type": "string", "nullable": True},
                         "source": {"type": "string"},
+                        "source_sha256": {"type": "string"},
+                        "duplicate_of": {"type": "string", "nullable": True,
+                                         "description": "The job that converts the same book and settings"},
                         "settings": {"type": "object"},
                         "title": {"type": "string", "nullable": True},
                         "author": {"type": "string", "nullable": True},
@@ -67,18 +81,37 @@ OPENAPI: dict[str, Any] = {
                     "lang": {"type": "string", "default": "en-us", "enum": list(LANGUAGES)}}}}}},
             "responses": {
                 "202": _json({"$ref": "#/components/schemas/Accepted"}, "Accepted; the job is queued"),
-                "400": _error("A bad form field or not an EPUB"), "401": _error("Missing or wrong token"),
-                "411": _error("No Content-Length"), "413": _error("Larger than api.max_upload_mb")}}},
+                "400": _error("A bad form field, not an EPUB, or a Host this server does not answer to"),
+                "401": _error("Missing or wrong token"),
+                "408": _error("The body stopped arriving (the client stalled or went away)"),
+                "411": _error("No Content-Length"), "413": _error("Larger than api.max_upload_mb"),
+                "503": {**_error("The queue is full (api.max_queue), or api.max_concurrent_uploads "
+                                 "uploads are already arriving; the body is not read"),
+                        "headers": _RETRY_AFTER}}}},
         "/status/{job_id}": {"get": {
             "summary": "A job's status file", "parameters": [_JOB_ID],
             "responses": {"200": _json({"$ref": "#/components/schemas/Job"}, "The job"),
                           "401": _error("Missing or wrong token"), "404": _error("Unknown job")}}},
         "/jobs": {"get": {
-            "summary": "All jobs, newest first",
-            "parameters": [{"name": "status", "in": "query", "required": False, "schema": {
-                "type": "string", "enum": ["queued", "processing", "completed", "failed", "cancelled"]}}],
-            "responses": {"200": _json({"type": "object", "required": ["jobs"], "properties": {
-                "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}, "The jobs"),
+            "summary": "Jobs, newest first, a page at a time",
+            "description": "Uploads the daemon has not taken in yet appear as queued jobs. Follow "
+                           "next_cursor (passed back as cursor, with the same status and q) for older jobs.",
+            "parameters": [
+                {"name": "status", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": _STATUSES}},
+                {"name": "q", "in": "query", "required": False,
+                 "description": "Only jobs whose title or source contains this, ignoring case",
+                 "schema": {"type": "string", "maxLength": 200}},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                {"name": "cursor", "in": "query", "required": False,
+                 "description": "next_cursor from the previous page", "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object", "required": ["jobs", "next_cursor"], "properties": {
+                "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+                "next_cursor": {"type": "string", "nullable": True,
+                                "description": "The cursor of the next page; null on the last page"}}},
+                "A page of jobs"),
+                "400": _error("A bad limit, cursor, status or q, or a Host this server does not answer to"),
                 "401": _error("Missing or wrong token")}}},
         "/jobs/{job_id}": {"delete": {
             "summary": "Cancel a queued or running job", "parameters": [_JOB_ID],
@@ -86,7 +119,11 @@ OPENAPI: dict[str, Any] = {
                           "401": _error("Missing or wrong token"), "404": _error("Unknown job"),
                           "409": _error("The job has already ended")}}},
         "/download/{job_id}": {"get": {
-            "summary": "The job's MP3 (Range, ETag, Last-Modified supported)", "parameters": [_JOB_ID],
+            "summary": "The job's MP3 (Range, ETag, Last-Modified supported)",
+            "description": "With api.token set, the token may also come as ?access_token= (RFC 6750), "
+                           "for audio players and links that cannot send a header; no other route takes it.",
+            "parameters": [_JOB_ID, {"name": "access_token", "in": "query", "required": False,
+                                     "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The MP3", "content": {"audio/mpeg": {
                 "schema": {"type": "string", "format": "binary"}}}},
                 "206": {"description": "Part of the MP3", "content": {"audio/mpeg": {
@@ -103,6 +140,8 @@ OPENAPI: dict[str, Any] = {
                 "languages": {"type": "array", "items": {"type": "string"}}}}, "Language codes"),
             "401": _error("Missing or wrong token")}}},
         "/health": {"get": {"summary": "200 when the watcher and the worker pool are alive",
+                            "description": "No token and no Host check: it holds no data, and health "
+                                           "probes call it by whatever name they know.",
                             "security": [], "responses": {
             "200": _json({"type": "object", "properties": {"status": {"type": "string"},
                                                            "reason": {"type": "string"}}}, "Healthy"),
@@ -113,8 +152,18 @@ OPENAPI: dict[str, Any] = {
                 "schema": {"type": "string"}}}}, "401": _error("Missing or wrong token")}}},
         "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {
             "200": _json({"type": "object"}, "OpenAPI 3.0")}}},
-        "/": {"get": {"summary": "The web page", "responses": {
-            "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
-            "401": _error("Missing or wrong token")}}},
+        "/": {"get": {"summary": "The web page (it holds no data; it asks for the token)",
+                      "security": [], "responses": {
+            "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     },
 }
+
+
+def _add_host_errors(paths: dict[str, Any]) -> None:
+    for path, item in paths.items():
+        if path != "/health":
+            for operation in item.values():
+                operation["responses"] = _guarded(operation["responses"])
+
+
+_add_host_errors(OPENAPI["paths"])

@@ -13,7 +13,10 @@ function headers() {
 async function getJSON(path) {
   const response = await fetch(path, { headers: headers() });
   if (response.status === 401) { $("token-box").open = true; throw new Error("This server needs an access token."); }
-  if (!response.ok) throw new Error((await response.json()).detail.msg);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(body.detail ? body.detail.msg : "The server answered " + response.status + ".");
+  }
   return response.json();
 }
 
@@ -69,24 +72,80 @@ function renderJob(job) {
   return item;
 }
 
+// The list asks only for what it shows: the newest PAGE jobs, PAGE more per "Show more"
+// (fetched with the cursor of the last page), and only jobs matching the search box.
+const PAGE = 50, POLL_MAX = 500;
+let shown = PAGE, nextCursor = null, search = "", generation = 0;
+
+function jobsUrl(limit, cursor) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (search) params.set("q", search);
+  if (cursor) params.set("cursor", cursor);
+  return "/jobs?" + params.toString();
+}
+
+function place(list, jobs, playing) {
+  for (const job of jobs) {
+    const old = list.querySelector(`li[data-job="${job.job_id}"]`);
+    if (old && playing.has(job.job_id)) continue; // never interrupt a book being listened to
+    const fresh = renderJob(job);
+    if (old) old.replaceWith(fresh); else list.append(fresh);
+  }
+}
+
 async function refresh() {
+  const asked = generation;
   try {
-    const { jobs } = await getJSON("/jobs");
-    $("empty").hidden = jobs.length > 0;
+    const polled = Math.min(shown, POLL_MAX);
+    const { jobs, next_cursor } = await getJSON(jobsUrl(polled));
+    if (asked !== generation) return; // the search changed meanwhile
     const list = $("jobs");
     const playing = new Set([...list.querySelectorAll("audio")].filter((a) => !a.paused).map((a) => a.closest("li").dataset.job));
-    for (const job of jobs) {
-      const old = list.querySelector(`li[data-job="${job.job_id}"]`);
-      if (old && playing.has(job.job_id)) continue; // never interrupt a book being listened to
-      const fresh = renderJob(job);
-      if (old) old.replaceWith(fresh); else list.append(fresh);
-    }
-    const order = jobs.map((j) => j.job_id);
-    [...list.children].sort((a, b) => order.indexOf(a.dataset.job) - order.indexOf(b.dataset.job)).forEach((li) => list.append(li));
+    const fresh = new Set(jobs.map((j) => j.job_id));
+    // Rows past the polled window (more than POLL_MAX shown) stay as they are: old, finished books.
+    const rows = [...list.children];
+    rows.slice(0, polled).forEach((li) => { if (!fresh.has(li.dataset.job) && !playing.has(li.dataset.job)) li.remove(); });
+    place(list, jobs, playing);
+    const order = new Map(jobs.map((j, i) => [j.job_id, i]));
+    const rank = (li) => order.has(li.dataset.job) ? order.get(li.dataset.job) : polled + [...rows].indexOf(li);
+    [...list.children].sort((a, b) => rank(a) - rank(b)).forEach((li) => list.append(li));
+    if (shown <= POLL_MAX) nextCursor = next_cursor;
+    $("more").hidden = !nextCursor;
+    $("empty").hidden = list.children.length > 0;
+    $("empty").textContent = search ? "No books match “" + search + "”." : "No books yet. Upload one above, or drop it into the inbox folder.";
   } catch (error) {
     $("message").textContent = error.message;
   }
 }
+
+async function showMore() {
+  if (!nextCursor) return;
+  const asked = generation;
+  try {
+    const { jobs, next_cursor } = await getJSON(jobsUrl(PAGE, nextCursor));
+    if (asked !== generation) return;
+    place($("jobs"), jobs, new Set());
+    shown += jobs.length;
+    nextCursor = next_cursor;
+    $("more").hidden = !nextCursor;
+  } catch (error) {
+    $("message").textContent = error.message;
+  }
+}
+
+let searchTimer = null;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    search = $("search").value.trim();
+    generation += 1;
+    shown = PAGE;
+    nextCursor = null;
+    $("jobs").replaceChildren();
+    refresh();
+  }, 300);
+});
+$("more").addEventListener("click", showMore);
 
 async function fillPickers() {
   try {
