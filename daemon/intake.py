@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .config import Config
 from .converter import PreparedBook, job_fingerprint, prepare_book
-from .errors import InboxError, NotABookFile
+from .errors import Cancelled, InboxError, NotABookFile
 from .files import file_kind, inside
 from .mailbox import Mailbox, UploadTicket
 from .settings import sidecar_of
@@ -72,6 +72,8 @@ class Intake:
         """Decide what ``book`` (a path in the inbox) becomes; never raises for the book's sake."""
         relative = book.relative_to(self.inbox).as_posix()
         ticket = self.mailbox.ticket_for(relative)
+        if ticket is not None and ticket.cancelled:
+            return Refused(self._refused_job(book, relative, ticket), Cancelled("cancelled at the user's request"))
         try:
             check_entry(book, self.inbox)
             prepared = prepare_book(self.config, book, upload=ticket.settings if ticket else None)

@@ -16,6 +16,7 @@ Everything read here is validated: ids are UUIDs, sources are plain names.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import json
@@ -46,6 +47,7 @@ class UploadTicket:
     source: str  # the book's name in the inbox
     settings: dict[str, Any]  # the form's voice, speed, lang
     created_at: str
+    cancelled: bool = False  # cancelled before the daemon took the book
 
     def queued_record(self) -> dict[str, Any]:
         """What /status says of an upload the daemon has not taken in yet."""
@@ -62,7 +64,7 @@ class UploadTicket:
                 or not isinstance(created, str):
             raise ValueError("not an upload ticket")
         inside(Path("."), source)
-        return cls(data["job_id"], source, settings, created)
+        return cls(data["job_id"], source, settings, created, data.get("cancelled") is True)
 
 
 class Mailbox:
@@ -100,6 +102,14 @@ class Mailbox:
     def ticket_for(self, source: str) -> UploadTicket | None:
         """The upload ticket of the book at ``source`` (inbox-relative), if it came that way."""
         return next((t for t in self.upload_tickets() if t.source == source), None)
+
+    def cancel_upload(self, job_id: str) -> bool:
+        """Mark a pending upload cancelled (kept in its ticket, so a restart still honours it)."""
+        ticket = self.upload_ticket(job_id)
+        if ticket is None:
+            return False
+        self.post_upload(dataclasses.replace(ticket, cancelled=True))
+        return True
 
     def close_upload(self, job_id: str) -> None:
         try:

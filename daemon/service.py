@@ -221,8 +221,9 @@ class Service:
             if follower.status is JobStatus.COMPLETED:
                 self.disposal.completed(follower)
 
-    def _fail(self, job: Job, error: InboxError, status: JobStatus = JobStatus.FAILED) -> None:
-        """The one place a job fails: status, log line, and its source moved."""
+    def _fail(self, job: Job, error: InboxError) -> None:
+        """The one place a job fails (or is cancelled): status, log line, and its source moved."""
+        status = JobStatus.CANCELLED if isinstance(error, Cancelled) else JobStatus.FAILED
         self.store.fail(job, error, status)
         self._save(job)
         log.error("job %s: %s %s: %s", job.job_id, status, job.source, error.message)
@@ -255,9 +256,12 @@ class Service:
         """Cancel a queued or processing job: its checkpoints go, its source to failed/."""
         job = self.runner.cancel(job_id) or self._active_follower(job_id)
         if job is None:
+            if self.mailbox.cancel_upload(job_id):
+                log.info("job %s: cancelled before its upload was taken", job_id)
+                return True
             log.info("job %s: nothing to cancel (not queued or processing)", job_id)
             return False
-        self._fail(job, Cancelled("cancelled at the user's request"), status=JobStatus.CANCELLED)
+        self._fail(job, Cancelled("cancelled at the user's request"))
         self._promote_followers(job)
         return True
 

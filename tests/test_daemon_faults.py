@@ -255,3 +255,16 @@ def test_memory_stays_bounded_with_a_device_link(tmp_path, daemon):
     rss_kb = int(next(line.split()[1] for line in Path(f"/proc/{d.process.pid}/status").read_text().splitlines()
                       if line.startswith("VmRSS")))
     assert rss_kb < 400_000, f"the daemon holds {rss_kb} kB"
+
+
+def test_an_upload_cancelled_before_the_daemon_takes_it_ends_cancelled(tmp_path, daemon):
+    import requests
+
+    d = daemon(api__enabled=True, api__port=free_port(), watch__settle_seconds=4).start()
+    with open(book(tmp_path / "Early.epub"), "rb") as handle:
+        job_id = requests.post(f"{d.url}/convert", files={"file": ("Early.epub", handle)},
+                               data={"voice": "af_heart"}).json()["job_id"]
+    assert requests.delete(f"{d.url}/jobs/{job_id}").status_code == 202  # before it settles
+    [status] = d.wait_finished(1, timeout=60)
+    assert status["job_id"] == job_id and status["status"] == "cancelled"
+    assert (tmp_path / "failed" / "Early.epub").exists() and not list(d.outbox.glob("*.mp3"))
