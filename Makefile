@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK   ?= ../shared/corpus/bench_jekyll-ch3-ch7.epub
 
-.PHONY: install models run browser test test-fast convert bench clean
+.PHONY: install models run browser test test-fast convert bench audit clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,japanese,chinese]'
+	$(BIN)/python -m pip install --quiet -e '.[test,japanese,chinese,dask]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -41,6 +41,11 @@ convert: models
 bench: models
 	$(BIN)/python bench/bench_convert.py
 	$(BIN)/python bench/bench_daemon.py
+
+# What would be read aloud in every corpus book: spoken and skipped characters, abbreviation
+# stops and digits left, the longest chapter (no model needed).
+audit: install
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) processing *.egg-info

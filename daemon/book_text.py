@@ -55,6 +55,7 @@ SKIPPED_TYPES = {
     "rearnote": "notes",
     "seriespage": "series page",
 }
+READ_WHERE_CITED = "notes (read where they are cited)"
 GUTENBERG_CLASSES = {"pgheader", "pgfooter", "pg-boilerplate"}
 GUTENBERG_IDS = {"pg-header", "pg-footer", "pg-machine-header"}
 SILENT_INLINE_TYPES = {"pagebreak", "noteref", "doc-pagebreak", "doc-noteref", "line-number"}
@@ -349,7 +350,7 @@ class TextWalker:
 
     def _skip_reason(self, element: etree._Element, types: set[str], tag: str) -> str | None:
         if element in self.notes.bodies:
-            return "notes" if self.options.notes == "skip" else "notes (read where they are cited)"
+            return "notes" if self.options.notes == "skip" else READ_WHERE_CITED
         if self.keep:
             return None
         for token in types:
@@ -362,7 +363,12 @@ class TextWalker:
         return None
 
     def _count_skipped(self, element: etree._Element, reason: str) -> None:
-        self.current.skipped[reason] += len(clean("".join(element.itertext())))
+        total = len(clean("".join(element.itertext())))
+        if self.options.notes != "skip" and reason != READ_WHERE_CITED:  # notes are read elsewhere
+            cited = sum(len(clean("".join(e.itertext()))) for e in element.iter() if e in self.notes.bodies)
+            self.current.skipped[READ_WHERE_CITED] += cited
+            total -= cited
+        self.current.skipped[reason] += total
 
     def _scan_cuts_only_quietly(self, element: etree._Element) -> None:
         for child in element.iterdescendants():
