@@ -1,10 +1,13 @@
 """From a chapter's paragraphs to what the voice model is asked to say.
 
-Two jobs: make printed text speakable (dashes, ellipses, roman chapter
-numbers), and cut it into pieces the model reads whole.  Kokoro takes at most
+Two jobs: make printed text speakable (the words a narrator says, from
+:mod:`daemon.normalize`, then dashes, quotes and heading numerals), and cut it
+into pieces the model reads whole.  Kokoro takes at most
 510 phonemes per call; a piece here is kept well under that (``MAX_PIECE``
 characters) by cutting at sentence ends, then clause marks, then spaces, so no
 word is ever dropped whatever the kokoro-onnx version does at its limit.
+Chinese and Japanese sentences end at 。！？ and their clauses at 、，；：, with
+no space after them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .epub import Chapter
+from .normalize import cardinal, normalize, roman_to_int
 
 # English runs about 1.05 phonemes a character; numbers and initials expand.
 # 300 characters stays far enough below 510 phonemes for any real sentence.
@@ -29,96 +33,72 @@ PAUSE_PARAGRAPH = 0.75
 PAUSE_HEADING = 1.0
 PAUSE_CHAPTER = 2.0
 
-_ROMAN = re.compile(r"^[IVXLCDM]+$")
-_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-_KEYWORD_ROMAN = re.compile(
-    r"\b(Chapter|Book|Part|Volume|Vol\.|Letter|Section|Act|Scene|Canto|Stave|Article|Appendix)"
-    r"\s+([IVXLCDM]+)\b(?=[\s.:,;—–-]|$)",
-    re.IGNORECASE,
-)
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-         "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+# Abbreviations whose full stop is not a sentence end, for text that did not go through
+# normalize() (which has already spelled them out).  'No' is not here: after
+# normalize a 'No.' that is left is the word no, ending a sentence.
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Jr", "Sr", "Prof", "Rev", "Capt",
-                  "Col", "Gen", "Lt", "Sgt", "Hon", "No", "vs", "etc", "viz", "cf", "Messrs",
+                  "Col", "Gen", "Lt", "Sgt", "Hon", "vs", "etc", "viz", "cf", "Messrs",
                   "Mme", "Mlle", "Esq", "i.e", "e.g")
-# A sentence ends at . ! ? or … and any closing quotes or brackets after it.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=—)|(?<=—)")
-
-
-def roman_to_int(text: str) -> int | None:
-    """'XIV' -> 14; None for anything that is not a well-formed numeral."""
-    if not text or not _ROMAN.match(text):
-        return None
-    total = 0
-    for index, char in enumerate(text):
-        value = _ROMAN_VALUES[char]
-        following = _ROMAN_VALUES[text[index + 1]] if index + 1 < len(text) else 0
-        total += -value if value < following else value
-    return total if 0 < total < 4000 and int_to_roman(total) == text else None
-
-
-def int_to_roman(number: int) -> str:
-    out = []
-    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"),
-                           (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"),
-                           (5, "V"), (4, "IV"), (1, "I")):
-        while number >= value:
-            out.append(letters)
-            number -= value
-    return "".join(out)
+_PROTECTED = re.compile(
+    r"\b(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\.\s"  # Mr. Utterson
+    r"|\b[A-HJ-Z]\.\s(?=[A-Z])"  # initials: H. G. Wells (but 'said I. Then' ends a sentence)
+)
+_KEEP = "\ue000"  # stands for a space that must not end a sentence
+# A sentence ends at . ! ? or … and any closing quotes or brackets after it, before a
+# space; at CJK 。！？ and their closing brackets with no space needed, unless a quoting
+# particle follows (「はい。」と言った is one sentence); at the Devanagari danda.
+_SENTENCE_END = re.compile(
+    r"[.!?…]+[\"'”’)\]]*(?=\s)|[。！？]+[」』）〕】”’\"']*(?![」』）〕】”’\"'とっ])|[।॥]+(?=\s|$)")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=—)|(?<=—)|(?<=[、，；：])\s*")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+# Printed forms the model reads badly, whatever the language
+_DASH = re.compile(r"\s*(?:—|--|―)\s*")
+_EN_DASH = re.compile(r"\s*–\s*")
+_SPACES = re.compile(r"\s+")
+_LEADING_NUMERAL = re.compile(r"^([IVXLC]{2,}|[IVX])\.\s+(?=\S)")  # 'V. WHAT THE THUNDER SAID'
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "′": "'", "″": '"'})
+_LATIN_SCRIPT = ("en-us", "en-gb", "es", "fr-fr", "it", "pt-br")
 
 
 def number_words(number: int) -> str:
-    """Cardinal number in English words, 0 to 9999."""
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    if number < 1000:
-        hundreds, rest = divmod(number, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
-    thousands, rest = divmod(number, 1000)
-    tail = "" if not rest else (" and " if rest < 100 else " ") + number_words(rest)
-    return f"{number_words(thousands)} thousand{tail}"
+    """Cardinal number in English words."""
+    return cardinal(number, "en")
 
 
-def _keyword_numeral(match: re.Match[str]) -> str:
-    value = roman_to_int(match.group(2).upper()) if match.group(2).isupper() else None
-    return f"{match.group(1)} {number_words(value)}" if value else match.group(0)
-
-
-def speakable(text: str, heading: bool = False, english: bool = True) -> str:
-    """Printed text -> text the model reads well."""
-    text = text.replace("…", "...").replace("&", " and " if english else "&")
-    text = re.sub(r"\s*(?:—|--|―)\s*", " — ", text)  # one spaced dash, read as a break
-    text = re.sub(r"(\d)\s*–\s*(\d)", r"\1 to \2" if english else r"\1-\2", text)
-    text = re.sub(r"\s*–\s*", " — ", text)
-    text = text.replace("“", '"').replace("”", '"').replace("„", '"')
-    text = text.replace("‘", "'").replace("’", "'").replace("′", "'").replace("″", '"')
-    text = re.sub(r"\[\d+\]", "", text)  # bracketed note numbers left in the text
-    if english:
-        text = _KEYWORD_ROMAN.sub(_keyword_numeral, text)
-        if heading:
-            text = _heading(text)
-    text = re.sub(r"\s+", " ", text).strip()
-    if heading and text and text[-1] not in ".!?…:;,\"'":
-        text += "."
+def speakable(text: str, heading: bool = False, lang: str = "en-us") -> str:
+    """Printed text -> the text the model reads, in ``lang`` (one of our language codes)."""
+    numeral = _heading_numeral(text, lang) if heading else None
+    if heading and not numeral and lang in _LATIN_SCRIPT:
+        text = _heading_case(text)  # first, so that 'MR. HANS' is seen as 'Mr. Hans'
+    if heading and not numeral:
+        text = _LEADING_NUMERAL.sub(lambda m: _heading_numeral(m.group(1), lang) + ". ", text)
+    text = numeral or normalize(text, lang)
+    if lang not in ("ja", "cmn"):  # CJK keeps its own ellipsis, read as a pause
+        text = text.replace("…", "...")
+    text = _DASH.sub(" — ", text)  # one spaced dash, read as a break
+    text = _EN_DASH.sub(" — ", text)  # ranges of numbers were read as 'to' by normalize
+    text = text.translate(_QUOTES)
+    text = _SPACES.sub(" ", text).strip()
+    if heading and text and text[-1] not in ".!?…:;,\"'。！？":
+        text += "。" if lang in ("ja", "cmn") else "."
     return text
 
 
-def _heading(text: str) -> str:
+def _heading_numeral(text: str, lang: str) -> str | None:
     """A heading that is only a roman numeral ('XIV', 'IV.') is a chapter number."""
-    bare = text.strip().rstrip(".")
-    value = roman_to_int(bare)
-    if value:
-        return number_words(value).capitalize()
-    words = text.split()
-    if len(words) >= 2 and text.isupper():
-        # espeak spells out short all-capital words as letters; headings are not acronyms.
-        return text.title()
+    value = roman_to_int(text.strip().rstrip("."))
+    if not value:
+        return None  # (a heading such as 'L.' or 'C.' is read as a number too, as before)
+    family = {"fr-fr": "fr", "pt-br": "pt", "cmn": "zh"}.get(lang, lang[:2])
+    return cardinal(value, family).capitalize()
+
+
+def _heading_case(text: str) -> str:
+    # espeak spells out short all-capital words as letters; headings are not acronyms.
+    # Roman numerals keep their capitals: normalize reads them ('CHAPTER XIV').
+    if len(text.split()) >= 2 and text.isupper():
+        return _WORD.sub(lambda m: m.group(0) if roman_to_int(m.group(0)) else m.group(0).capitalize(), text)
     return text
 
 
@@ -128,9 +108,7 @@ def has_speech(text: str) -> bool:
 
 
 def _protect_abbreviations(text: str) -> str:
-    for abbr in _ABBREVIATIONS:
-        text = re.sub(rf"\b{re.escape(abbr)}\.\s", f"{abbr}.\ue000", text)
-    return re.sub(r"\b([A-Z])\.\s(?=[A-Z])", "\\1.\ue000", text)  # initials: H. G. Wells
+    return _PROTECTED.sub(lambda match: match.group(0)[:-1] + _KEEP, text)
 
 
 def _split(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -138,13 +116,21 @@ def _split(text: str, pattern: re.Pattern[str]) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, each with its closing quotes."""
     protected = _protect_abbreviations(text)
     sentences, start = [], 0
     for match in _SENTENCE_END.finditer(protected):
         sentences.append(protected[start:match.end()])
         start = match.end()
     sentences.append(protected[start:])
-    return [s.replace("\ue000", " ").strip() for s in sentences if s.strip()]
+    return [s.replace(_KEEP, " ").strip() for s in sentences if s.strip()]
+
+
+def _join(left: str, right: str) -> str:
+    """Two pieces of text as one: CJK runs on without a space."""
+    if _CJK.match(left[-1:]) or _CJK.match(right[:1]):
+        return left + right
+    return f"{left} {right}"
 
 
 def pieces(text: str, limit: int = MAX_PIECE) -> list[tuple[str, float]]:
@@ -157,17 +143,17 @@ def pieces(text: str, limit: int = MAX_PIECE) -> list[tuple[str, float]]:
     for sentence in split_sentences(text):
         for part in _sentence_parts(sentence, limit):
             if packed and len(packed[-1]) + 1 + len(part) <= limit:
-                packed[-1] = f"{packed[-1]} {part}"
+                packed[-1] = _join(packed[-1], part)
             else:
                 packed.append(part)
     return [(piece, _pause_for(piece)) for piece in packed]
 
 
 def _pause_for(piece: str) -> float:
-    end = piece.rstrip("\"')]” ’")[-1:]
-    if end in ".!?…":
+    end = piece.rstrip("\"')]” ’」』）")[-1:]
+    if end in ".!?…。！？।॥":
         return PAUSE_SENTENCE
-    if end in ",;:—":
+    if end in ",;:—、，；：":
         return PAUSE_CLAUSE
     return 0.0
 
@@ -217,11 +203,11 @@ class Segment:
         return sum(len(text) for text, _ in self.pieces)
 
 
-def chapter_pieces(chapter: Chapter, english: bool = True) -> list[tuple[str, float]]:
-    """Every piece of a chapter with the pause after it."""
+def chapter_pieces(chapter: Chapter, lang: str = "en-us") -> list[tuple[str, float]]:
+    """Every piece of a chapter, in ``lang``, with the pause after it."""
     out: list[tuple[str, float]] = []
     for paragraph in chapter.paragraphs:
-        text = speakable(paragraph.text, heading=paragraph.heading, english=english)
+        text = speakable(paragraph.text, heading=paragraph.heading, lang=lang)
         if not has_speech(text):
             if out:  # a '* * *' scene break is a long pause, not a word
                 out[-1] = (out[-1][0], max(out[-1][1], PAUSE_HEADING))
@@ -235,14 +221,14 @@ def chapter_pieces(chapter: Chapter, english: bool = True) -> list[tuple[str, fl
     return out
 
 
-def plan_segments(chapters: list[Chapter], workers: int = 1, english: bool = True,
+def plan_segments(chapters: list[Chapter], workers: int = 1, lang: str = "en-us",
                   target: int = SEGMENT_CHARS) -> list[Segment]:
     """Cut chapters into segments of about ``target`` characters, in reading order.
 
     Towards the end of the book segments shrink, so that the last ones finish
     together instead of one worker reading a long tail while the others idle.
     """
-    per_chapter = [(c.index, chapter_pieces(c, english)) for c in chapters]
+    per_chapter = [(c.index, chapter_pieces(c, lang)) for c in chapters]
     remaining = sum(len(text) for _, items in per_chapter for text, _ in items)
     segments: list[Segment] = []
     for chapter_index, items in per_chapter:
