@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from daemon.book_text import READ_WHERE_CITED  # noqa: E402
 from daemon.converter import prepare  # noqa: E402
 from daemon.errors import InboxError  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
@@ -65,7 +66,7 @@ def main() -> int:
         except InboxError as error:
             print(f"{path.name[:52]:52} refused: {error.message}")
             continue
-        not_read = sum(row["not_read"].values())
+        not_read = sum(count for why, count in row["not_read"].items() if why != READ_WHERE_CITED)
         title, chars = row["longest"]
         print(f"{row['book'][:52]:52} {row['lang']:5} {row['spoken']:10,} {not_read:9,} {row['stops']:5} "
               f"{row['digits']:6}  {title[:40]} ({chars:,})")
