@@ -32,6 +32,9 @@ PAUSE_SENTENCE = 0.35
 PAUSE_PARAGRAPH = 0.75
 PAUSE_HEADING = 1.0
 PAUSE_CHAPTER = 2.0
+PAUSE_LINE = 0.45  # between lines of verse: a breath, not a paragraph
+# After a paragraph of each kind (book_text.Paragraph.kind); others get PAUSE_PARAGRAPH.
+PAUSE_AFTER = {"verse": PAUSE_LINE, "table": PAUSE_SENTENCE}
 
 # Abbreviations whose full stop is not a sentence end, for text that did not go through
 # normalize() (which has already spelled them out).  'No' is not here: after
@@ -213,7 +216,9 @@ def chapter_pieces(chapter: Chapter, lang: str = "en-us") -> list[tuple[str, flo
                 out[-1] = (out[-1][0], max(out[-1][1], PAUSE_HEADING))
             continue
         cut = pieces(text)
-        end_pause = PAUSE_HEADING if paragraph.heading else PAUSE_PARAGRAPH
+        end_pause = PAUSE_AFTER.get(paragraph.kind, PAUSE_PARAGRAPH)
+        if paragraph.heading:
+            end_pause = PAUSE_HEADING
         cut[-1] = (cut[-1][0], max(cut[-1][1], end_pause))
         out.extend(cut)
     if out:

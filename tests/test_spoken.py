@@ -192,3 +192,12 @@ def test_segments_stay_inside_chapters_and_shrink_at_the_end():
         assert spoken_words == re.findall(r"[a-z]+", " ".join(p.text for p in chapter.paragraphs))
         assert [s.last_of_chapter for s in own] == [False] * (len(own) - 1) + [True]
     assert segments[-1].chars < segments[0].chars
+
+
+def test_verse_lines_and_table_rows_pause_less_than_paragraphs():
+    chapter = Chapter(1, "Poem", (Paragraph("April is the cruellest month, breeding", kind="verse"),
+                                  Paragraph("Lilacs out of the dead land, mixing", kind="verse"),
+                                  Paragraph("Year 1881: Chests 134,064.", kind="table"),
+                                  Paragraph("Then prose again."), Paragraph("The end.")))
+    pauses = [pause for _, pause in chapter_pieces(chapter)]
+    assert pauses[0] < PAUSE_PARAGRAPH and pauses[2] < PAUSE_PARAGRAPH and pauses[3] == PAUSE_PARAGRAPH
