@@ -20,7 +20,6 @@ against the synthesis time, to show what they add to a conversion.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from multiprocessing import get_context
@@ -32,36 +31,10 @@ sys.path.insert(0, str(ROOT))
 from daemon.converter import prepare  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
 from daemon.spoken import chapter_pieces  # noqa: E402
+from tests.speech_recognition import transcribe, word_error_rate, words  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 MODELS = ROOT / "models"
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower().replace("’", "'"))
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
-
-
-def transcribe(audio, rate: int) -> list[str]:
-    import numpy as np
-    from pocketsphinx import Decoder
-
-    target = int(len(audio) * 16000 / rate)
-    resampled = np.interp(np.linspace(0, len(audio) - 1, target), np.arange(len(audio)), audio)
-    decoder = Decoder(samprate=16000, loglevel="FATAL")
-    decoder.start_utt()
-    decoder.process_raw((np.clip(resampled, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
-    decoder.end_utt()
-    return decoder.hyp().hypstr.split() if decoder.hyp() else []
 
 
 def synthesise(job: tuple[str, list[str], str]) -> tuple[str, list[str], float, float]:
@@ -115,7 +88,7 @@ def main() -> None:
     print(f"{args.book.name}: {len(reference)} words a narrator says")
     for name in ("before", "after"):
         _, heard, synthesis, g2p_seconds = results[name]
-        wer = edit_distance(reference, heard) / len(reference)
+        wer = word_error_rate(reference, heard)
         detail = f", G2P {g2p_seconds:.1f} s ({100 * g2p_seconds / synthesis:.2f} % of it)" if name == "after" else ""
         print(f"  {name:6} word error rate {100 * wer:5.1f} %  (synthesis {synthesis:.0f} s{detail})")
     for book in (args.book, CORPUS / "se_austen_pride-and-prejudice.epub"):

@@ -453,7 +453,7 @@ def _wer_worker(args):
     import numpy as np
     import onnxruntime
     from kokoro_onnx import Kokoro
-    from pocketsphinx import Decoder
+    from tests.speech_recognition import transcribe
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -465,13 +465,7 @@ def _wer_worker(args):
     for p in paras:
         audio, rate = kokoro.create(g2p.phonemize(p), voice=voice, is_phonemes=True)
         seconds += len(audio) / rate
-        target = int(len(audio) * 16000 / rate)
-        pcm = np.interp(np.linspace(0, len(audio) - 1, target), np.arange(len(audio)), audio)
-        decoder = Decoder(samprate=16000, loglevel="FATAL")
-        decoder.start_utt()
-        decoder.process_raw((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
-        decoder.end_utt()
-        heard += decoder.hyp().hypstr.split() if decoder.hyp() else []
+        heard += transcribe(np.asarray(audio, dtype=np.float32), rate)
     return which, heard, seconds, time.perf_counter() - t0
 
 
@@ -482,13 +476,8 @@ def _words(text: str) -> list[str]:
 
 
 def _edit_distance(a: list[str], b: list[str]) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+    from tests.speech_recognition import edit_distance
+    return edit_distance(a, b)
 
 
 def asr_check(chars: int, voice: str = "af_heart") -> dict:

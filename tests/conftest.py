@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,21 @@ def pytest_collection_modifyitems(items):
             # Under `pytest -n 2 --dist loadgroup` the CPU-bound model tests run one after
             # another on one worker, while the other worker runs the mostly-waiting daemon tests.
             item.add_marker(pytest.mark.xdist_group("model"))
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """Make real daemon processes over tmp_path (``daemon(**config).start()``); all are killed after."""
+    from .daemon_helpers import Daemon
+
+    started: list[Daemon] = []
+
+    def make(**options) -> Daemon:
+        instance = Daemon(tmp_path, **options)
+        started.append(instance)
+        return instance
+
+    yield make
+    for instance in started:
+        if instance.alive():
+            instance.stop(signal.SIGKILL)

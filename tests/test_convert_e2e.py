@@ -22,6 +22,7 @@ from daemon.scheduler import convert
 from daemon.settings import BookSettings
 
 from .epubs import simple_book, tiny_png
+from .speech_recognition import transcribe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,18 +106,6 @@ def test_cli_exit_codes_for_bad_input(tmp_path, real_models):
 
 # --------------------------------------------------------------------------- no word dropped
 
-def _transcribe(audio: np.ndarray, rate: int) -> list[str]:
-    from pocketsphinx import Decoder
-
-    target = int(len(audio) * 16000 / rate)
-    resampled = np.interp(np.linspace(0, len(audio) - 1, target), np.arange(len(audio)), audio)
-    decoder = Decoder(samprate=16000, loglevel="FATAL")
-    decoder.start_utt()
-    decoder.process_raw((np.clip(resampled, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
-    decoder.end_utt()
-    return decoder.hyp().hypstr.split() if decoder.hyp() else []
-
-
 def _content_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 5]
 
@@ -141,7 +130,7 @@ def test_a_2000_character_sentence_is_read_whole(tmp_path, real_models):
     quarter = len(audio) // 4
     recalls = []
     for n in range(4):
-        heard = _transcribe(audio[max(0, n * quarter - rate):(n + 1) * quarter + rate], rate)
+        heard = transcribe(audio[max(0, n * quarter - rate):(n + 1) * quarter + rate], rate)
         expected = words[n * len(words) // 4:(n + 1) * len(words) // 4]
         recalls.append(_recall(expected, heard))
 
@@ -150,11 +139,11 @@ def test_a_2000_character_sentence_is_read_whole(tmp_path, real_models):
     tail_text = sentence[5 * len(sentence) // 6:]
     bare = Kokoro(str(real_models / "kokoro-v1.0.int8.onnx"), str(real_models / "voices-v1.0.bin"))
     bare_audio, bare_rate = bare.create(tail_text, voice="af_heart")
-    bare_recall = _recall(_content_words(tail_text), _transcribe(bare_audio, bare_rate))
+    bare_recall = _recall(_content_words(tail_text), transcribe(bare_audio, bare_rate))
     assert min(recalls) > 0.3, f"a quarter of the sentence is missing: recalls {recalls}"
     assert recalls[3] >= 0.6 * bare_recall, f"the end is missing: {recalls[3]} vs bare {bare_recall}"
     # and the very end, word for word, as well as bare kokoro-onnx hears it
-    ours_tail = _transcribe(audio[-int(len(bare_audio) * 1.2):], rate)
+    ours_tail = transcribe(audio[-int(len(bare_audio) * 1.2):], rate)
     assert _recall(_content_words(tail_text), ours_tail) >= 0.7 * bare_recall
 
 

@@ -32,21 +32,6 @@ def drop(source: Path, inbox: Path, name: str | None = None) -> Path:
     return target
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    started: list[Daemon] = []
-
-    def make(**options) -> Daemon:
-        instance = Daemon(tmp_path, **options)
-        started.append(instance)
-        return instance
-
-    yield make
-    for instance in started:
-        if instance.alive():
-            instance.stop(signal.SIGKILL)
-
-
 def test_a_dropped_book_becomes_an_audiobook_and_its_source_is_archived(tmp_path, daemon):
     d = daemon().start()
     book(tmp_path / "Some Book.epub")

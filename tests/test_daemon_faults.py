@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from .daemon_helpers import ROOT, Daemon, free_port, write_config
-from .epubs import simple_book
-from .test_daemon import TEXT, book, daemon, drop  # noqa: F401  (the fixture)
+from .daemon_helpers import ROOT, free_port, write_config
+from .test_daemon import TEXT, book, drop
 
 
 def _by_source(statuses: list[dict]) -> dict[str, dict]:
