@@ -31,9 +31,9 @@ browser:
 test: models browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
-# The logic tests only: no model, a few seconds.
+# The logic tests only: no model, no daemon or pool processes, under a minute.
 test-fast: install
-	$(BIN)/python -m pytest -q -n 2 -m "not model"
+	$(BIN)/python -m pytest -q -n 2 -m "not model and not processes"
 
 convert: models
 	$(BIN)/kokoro-inbox convert "$(BOOK)"

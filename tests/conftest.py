@@ -29,8 +29,17 @@ def real_models() -> Path:
     return REAL_MODELS
 
 
+# Tests that start real daemons, worker pools, schedulers or servers: seconds each, so
+# `make test` runs them and `make test-fast` (the logic alone) leaves them out.
+PROCESS_FIXTURES = {"daemon", "served"}
+PROCESS_MODULES = {"test_dask", "test_web_page", "test_api_faults", "test_scheduler", "test_resume"}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) or \
+                item.module.__name__.rpartition(".")[2] in PROCESS_MODULES:
+            item.add_marker(pytest.mark.processes)
         if "real_models" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
             # Under `pytest -n 2 --dist loadgroup` the CPU-bound model tests run one after
