@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import models
+from .backends import describe, make_executor
 from .config import Config
 from .converter import ConversionResult
 from .disposal import SourceDisposal
-from .engine import EngineKind, EngineSettings
+from .engine import EngineKind
 from .errors import Cancelled, InboxError, ModelMissing, StartupError
-from .executors import LocalPool, SegmentExecutor
+from .executors import SegmentExecutor
 from .health import DaemonState, HealthReporter, Notifier
 from .intake import AlreadyKnown, Follower, Intake, NewJob, Refused
 from .mailbox import DaemonLock, Mailbox
@@ -54,7 +54,7 @@ class Service:
         self.intake = Intake(config, self.store, self.mailbox)
         self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget)
         self.runner = JobRunner(Scheduler(executor), self.paths.outbox, self.paths.processing,
-                                config.workers, self._save, self._ended)
+                                self._save, self._ended)
         self.health = HealthReporter(self.mailbox, Notifier())
         self.api = None
         self.stopping = False
@@ -69,8 +69,8 @@ class Service:
         except BaseException as error:
             self._undo_start()
             raise _startup_error(error) from None
-        log.info("ready in %.1f s: %d jobs known, %d to do, %d workers", time.monotonic() - started,
-                 len(self.store.jobs), len(self.runner.queue), self.config.workers)
+        log.info("ready in %.1f s: %d jobs known, %d to do, reading on %s", time.monotonic() - started,
+                 len(self.store.jobs), len(self.runner.queue), describe(self.runner.scheduler.executor))
         try:
             while not self.stopping:
                 self._tick()
@@ -169,9 +169,9 @@ class Service:
         log.info("job %s: %s is the same book and settings as job %s (%s); it shares that audiobook",
                  job.job_id, job.source, original.job_id, original.output_file or original.status)
         _mirror(job, original)
-        self._save(job)
         if job.status is JobStatus.COMPLETED:
             self.disposal.completed(job)
+        self._save(job)
 
     def _resume_jobs(self) -> None:
         """Jobs left queued or processing by a stop or a crash go on from their checkpoints."""
@@ -213,29 +213,29 @@ class Service:
             self._fail(job, error)
             return
         assert result is not None
-        self._save(job)
+        followers = self._following(job)
+        for each in (job, *followers):  # sources leave the inbox before the status says so
+            self.disposal.completed(each)
+        self._write(job, *followers)
         log.info("job %s: completed %s (%.0f s of audio in %.0f s)", job.job_id, job.output_file,
                  result.audio_seconds, result.seconds)
-        self.disposal.completed(job)
-        for follower in self.store.followers(job.job_id):
-            if follower.status is JobStatus.COMPLETED:
-                self.disposal.completed(follower)
 
     def _fail(self, job: Job, error: InboxError) -> None:
         """The one place a job fails (or is cancelled): status, log line, and its source moved."""
         status = JobStatus.CANCELLED if isinstance(error, Cancelled) else JobStatus.FAILED
         self.store.fail(job, error, status)
-        self._save(job)
+        followers = self._following(job)
+        for each in (job, *followers):  # sources leave the inbox before the status says so
+            self.disposal.failed(each, error)
+        self._write(job, *followers)
         log.error("job %s: %s %s: %s", job.job_id, status, job.source, error.message)
-        self.disposal.failed(job, error)
-        if status is JobStatus.FAILED:
-            for follower in self.store.followers(job.job_id):
-                if follower.status is JobStatus.FAILED:
-                    self.disposal.failed(follower, error)
 
     def _save(self, job: Job, progress_only: bool = False) -> None:
         """Write a job's status file, and its followers' (they mirror it)."""
-        for each in (job, *self._following(job)):
+        self._write(job, *self._following(job), progress_only=progress_only)
+
+    def _write(self, *jobs: Job, progress_only: bool = False) -> None:
+        for each in jobs:
             try:
                 self.store.save(each, progress_only=progress_only)
             except OSError as error:
@@ -291,7 +291,8 @@ class Service:
             watcher=f"paused: {self.watcher.paused_reason}" if self.watcher.paused_reason
             else ("alive" if self.watcher.alive() else "stopped"),
             pool=self.runner.scheduler.problem() or "alive",
-            workers=self.config.workers, queue=len(self.runner.queue), waiting=self.runner.waiting(),
+            workers=self.runner.scheduler.executor.shape().parallelism, queue=len(self.runner.queue),
+            waiting=self.runner.waiting(),
             current_job=current.job.job_id if current else None,
             current_source=current.job.source if current else None,
             current_progress=current.job.progress if current else 0.0,
@@ -327,10 +328,5 @@ def _guarded(handle: Callable[[object], None], item: object) -> None:
 
 
 def run_service(config: Config, engine_kind: EngineKind = EngineKind.KOKORO) -> int:
-    if engine_kind is EngineKind.KOKORO:
-        model, voices = models.resolve(config.models_dir, config.models_variant)
-    else:
-        model, voices = Path("none"), Path("none")  # the stand-in engines need no model
-    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider,
-                            kind=engine_kind)
-    return Service(config, LocalPool(engine, config.workers)).run()
+    """The daemon on the executor the config names: local worker processes or a Dask scheduler."""
+    return Service(config, make_executor(config, engine_kind)).run()
