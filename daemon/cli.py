@@ -21,9 +21,9 @@ from typing import Any, Callable, Sequence
 from . import __version__, models
 from .config import Config, load_config
 from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
-from .engine import EngineKind, EngineSettings, quiet_phonemizer
-from .errors import InboxError, InvalidSetting
-from .executors import LocalPool
+from .backends import make_executor
+from .engine import EngineKind, quiet_phonemizer
+from .errors import InboxError, InvalidSetting, StartupError
 from .files import free_name
 from .languages import LANGUAGES, VOICES
 from .scheduler import convert
@@ -100,12 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     convert_p.add_argument("--bitrate", type=int)
     convert_p.add_argument("--chapters", help="chapters to read, e.g. '1-3,7'")
     convert_p.add_argument("--workers", type=int, help="worker processes (default: config)")
+    convert_p.add_argument("--executor", metavar="ADDRESS",
+                           help="read on the workers of this Dask scheduler, e.g. tcp://nas:8786 "
+                                "(default: config executor.address, else worker processes here)")
     convert_p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
     # For benchmarks: a JSON report of speed and peak memory, and the model-free engine.
     convert_p.add_argument("--report", type=Path, help=argparse.SUPPRESS)
     convert_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
                            help=argparse.SUPPRESS)
+    convert_p.add_argument("--segment-chars", type=int, help=argparse.SUPPRESS)  # bench/gpu_check.sh
     convert_p.set_defaults(handler=cmd_convert)
 
     inspect_p = command("inspect", "show what would be read (no model needed)")
@@ -125,11 +129,24 @@ def _parser() -> argparse.ArgumentParser:
 
     run_p = command("run", "the daemon: watch the inbox, convert books, serve the API")
     run_p.add_argument("--workers", type=int)
+    run_p.add_argument("--executor", metavar="ADDRESS",
+                       help="read on the workers of this Dask scheduler (default: config executor.address)")
     run_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
                        help=argparse.SUPPRESS)
     run_p.set_defaults(handler=cmd_run)
 
     command("api", "serve the REST API on its own, over the daemon's folders").set_defaults(handler=cmd_api)
+
+    worker_p = command("worker", "lend this machine's cores to a daemon's Dask scheduler (needs '.[dask]')")
+    worker_p.add_argument("address", nargs="?", help="the scheduler, e.g. tcp://nas.local:8786 "
+                                                    "(default: config executor.address)")
+    worker_p.add_argument("--nworkers", type=int, help="worker processes (default: config workers; "
+                                                        "1 on a GPU)")
+    worker_p.add_argument("--threads", type=int, help="ONNX Runtime threads in each worker process "
+                                                      "(default: config threads_per_worker)")
+    worker_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
+                          help=argparse.SUPPRESS)
+    worker_p.set_defaults(handler=cmd_worker)
 
     status_p = command("status", "show jobs from the outbox status files")
     status_p.add_argument("job_id", nargs="?")
@@ -165,23 +182,24 @@ def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    config = _config(args, workers=args.workers)
-    if args.engine is EngineKind.KOKORO:
-        model, voices = models.resolve(config.models_dir, config.models_variant)
-    else:
-        model, voices = Path("none"), Path("none")  # the stand-in engines need no model
+    config = _config(args, workers=args.workers, **{"executor.address": args.executor})
+    executor = make_executor(config, args.engine, segment_chars=args.segment_chars)
     prepared = prepare_book(config, args.book, flags=_flags(args))
     output = _output_path(args.book, args.output, args.overwrite)
-    engine = EngineSettings(str(model), str(voices), config.threads_per_worker, config.models_provider,
-                            kind=args.engine)
     job_dir = config.paths.processing / f"convert-{job_fingerprint(prepared)[:16]}"
     print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
           f"language {prepared.settings.lang}", file=sys.stderr)
     bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
-    run = BookRun(prepared, output, job_dir, config.workers,
-                  on_progress=bar.update if bar else _log_progress(prepared))
-    result = convert(run, LocalPool(engine, config.workers))
+    try:
+        executor.start()  # first: a cluster's size decides how the book's tail is cut
+        shape = executor.shape()
+        run = BookRun(prepared, output, job_dir, shape.parallelism, segment_chars=shape.segment_chars,
+                      on_progress=bar.update if bar else _log_progress(prepared))
+    except BaseException:
+        executor.close()
+        raise
+    result = convert(run, executor)
     if bar:
         bar.close()
     rate = result.chars_total / max(result.seconds, 1e-6)
@@ -315,7 +333,7 @@ def _language_decision(prepared: PreparedBook) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from .service import run_service
 
-    config = _config(args, workers=args.workers)
+    config = _config(args, workers=args.workers, **{"executor.address": args.executor})
     logging.getLogger().setLevel(config.log_level.upper())
     return run_service(config, engine_kind=args.engine)
 
@@ -338,6 +356,23 @@ def cmd_api(args: argparse.Namespace) -> int:
         pass
     server.stop()
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Dask workers on this machine, with the model of its own models folder."""
+    if args.nworkers is not None and not 1 <= args.nworkers <= 256:
+        raise InvalidSetting("--nworkers must be from 1 to 256")
+    config = _config(args, threads_per_worker=args.threads, **{"executor.address": args.address})
+    try:
+        from .dask_worker import default_worker_count, serve, worker_engine
+    except ImportError as error:
+        raise StartupError(f"the worker needs Dask ({error.name} is not installed): "
+                           "pip install 'kokoro-inbox[dask]'") from None
+    if config.executor_address is None:
+        raise InvalidSetting("which scheduler? give its address (kokoro-inbox worker tcp://nas:8786) "
+                             "or set executor.address in the config")
+    engine = worker_engine(config, args.engine)
+    return serve(config.executor_address, args.nworkers or default_worker_count(config, engine), engine)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ naming the key, before any thread or process starts.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -69,6 +70,30 @@ def _host_names(key: str, value: Any) -> tuple[str, ...]:
     return tuple(v.strip().lower().rstrip(".") for v in value)
 
 
+def _provider(key: str, value: Any) -> str:
+    """auto | cpu | cuda; an ONNX Runtime provider's own name (older configs) still works."""
+    if value in ("auto", "cpu", "cuda") or (isinstance(value, str) and value.endswith("ExecutionProvider")):
+        return value
+    raise ConfigError(f"{key}: {value!r} is not allowed; use auto, cpu or cuda")
+
+
+def _scheduler_address(key: str, value: Any) -> str | None:
+    """A Dask scheduler: tcp://host:port (tcp:// is assumed when left out; 8786 is Dask's port)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if text and "://" not in text:
+        text = f"tcp://{text}"
+    match = re.fullmatch(r"(tcp|tls)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?", text)
+    if not match or (match[3] and not 0 < int(match[3]) < 65536):
+        raise ConfigError(f"{key}: {value!r} is not a Dask scheduler address; the form is "
+                          "tcp://host:8786, or null for the local worker processes")
+    return text if match[3] else f"{text}:8786"
+
+
+_scheduler_address.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is
+
+
 def _workers(key: str, value: Any) -> Any:
     if value == "auto":
         return value
@@ -95,7 +120,10 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     "models": {
         "dir": ("models", _text()),
         "variant": ("int8", _choice("int8", "fp32")),
-        "provider": ("CPUExecutionProvider", _text()),
+        "provider": ("auto", _provider),
+    },
+    "executor": {
+        "address": (None, _scheduler_address),
     },
     "watch": {
         "mode": ("auto", _choice("auto", "native", "polling")),
@@ -178,6 +206,8 @@ class Config:
     api_header_timeout: float = 5.0
     api_body_window: float = 10.0
     api_body_min_rate: float = 500.0
+    executor_address: str | None = None  # a Dask scheduler; None: the local worker processes
+    workers_auto: bool = False  # `workers: auto`, so a GPU may choose one worker instead
 
 
 def _dotted(section: str | None, key: str) -> str:
@@ -260,7 +290,8 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         models_provider=values["models.provider"], watch_mode=values["watch.mode"],
         settle_seconds=float(values["watch.settle_seconds"]),
         rescan_seconds=float(values["watch.rescan_seconds"]),
-        workers=(os.cpu_count() or 1) if workers == "auto" else workers,
+        workers=(os.cpu_count() or 1) if workers == "auto" else workers, workers_auto=workers == "auto",
+        executor_address=values["executor.address"],
         threads_per_worker=values["threads_per_worker"],
         default_voice=values["defaults.voice"], default_speed=float(values["defaults.speed"]),
         default_lang=values["defaults.lang"], default_bitrate=values["defaults.bitrate"],

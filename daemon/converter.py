@@ -32,7 +32,7 @@ from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
 from .settings import BookSettings, requested_settings
-from .spoken import Segment, plan_segments
+from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ def job_fingerprint(prepared: PreparedBook) -> str:
 
 # --------------------------------------------------------------------------- plan on disk
 
-def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int) -> list[Segment]:
+def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
+                 segment_chars: int = SEGMENT_CHARS) -> list[Segment]:
     """The segment plan, reused from ``job_dir`` when it belongs to this same job.
 
     Storing the plan keeps checkpoints valid when a resumed run has a
@@ -171,7 +172,8 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int) -> list[Se
     if job_dir.exists():
         shutil.rmtree(job_dir)
     job_dir.mkdir(parents=True)
-    segments = plan_segments(list(prepared.chapters), workers=workers, lang=prepared.settings.lang)
+    segments = plan_segments(list(prepared.chapters), workers=workers, lang=prepared.settings.lang,
+                             target=segment_chars)
     payload = {"fingerprint": fingerprint, "segments": [
         {"index": s.index, "chapter": s.chapter, "pieces": s.pieces, "last": s.last_of_chapter}
         for s in segments]}
@@ -193,14 +195,15 @@ class BookRun:
     """
 
     def __init__(self, prepared: PreparedBook, output: Path, job_dir: Path, workers: int,
-                 on_progress: Callable[[Progress], None] | None = None, label: str = "") -> None:
+                 on_progress: Callable[[Progress], None] | None = None, label: str = "",
+                 segment_chars: int = SEGMENT_CHARS) -> None:
         self.prepared = prepared
         self.output = output
         self.job_dir = job_dir
         self.label = label or prepared.source.name
         self.started = time.monotonic()
         try:
-            self.segments = load_or_plan(prepared, job_dir, workers)
+            self.segments = load_or_plan(prepared, job_dir, workers, segment_chars)
         except OSError as error:
             raise OutputError(f"cannot keep the work in progress: "
                               f"{why_unwritable(job_dir.parent, error)}") from None

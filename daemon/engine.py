@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import io
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from .errors import SynthesisFailed
+from .errors import ConfigError, SynthesisFailed
 from .g2p import Phonemizer
 from .languages import VoiceMix, parse_voice
 from .pronounce import Lexicon, phonemes
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 FADE_SECONDS = 0.004  # a few milliseconds of fade keeps joins free of clicks
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+PROVIDER_NAMES = {"cpu": CPU, "cuda": CUDA}
 
 
 class EngineKind(str, enum.Enum):
@@ -50,7 +54,7 @@ class EngineSettings:
     model_path: str
     voices_path: str
     threads: int = 1
-    provider: str = "CPUExecutionProvider"
+    provider: str = CPU
     kind: EngineKind = EngineKind.KOKORO
 
 
@@ -79,9 +83,14 @@ class KokoroEngine:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.threads
         options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            settings.model_path, sess_options=options, providers=[settings.provider]
-        )
+        providers = [settings.provider]
+        if settings.provider == CUDA:
+            _load_cuda_libraries(onnxruntime)
+            providers.append(CPU)  # the few operators CUDA lacks run on the CPU, not fail
+        session = onnxruntime.InferenceSession(settings.model_path, sess_options=options, providers=providers)
+        if session.get_providers()[0] != settings.provider:  # ONNX Runtime falls back without a word
+            log.warning("%s could not be used (see ONNX Runtime's messages above); reading on %s",
+                        settings.provider, session.get_providers()[0])
         self.settings = settings
         self.kokoro = Kokoro.from_session(session, settings.voices_path)
         self.phonemizer = Phonemizer(Path(settings.model_path).parent, self.kokoro.tokenizer.phonemize)
@@ -100,6 +109,42 @@ class KokoroEngine:
                 weight * self.kokoro.voices[name] for name, weight in mix.parts
             ).astype(np.float32)
         return self._styles[voice]
+
+
+def resolve_provider(setting: str) -> str:
+    """The ONNX Runtime execution provider for ``models.provider`` (auto, cpu, cuda, or a
+    provider's own name, as older configs have it).
+
+    ``auto`` takes CUDA only when onnxruntime-gpu offers it *and* an NVIDIA device is
+    present: the GPU build lists CUDA even on a machine without one.
+    """
+    if setting not in ("auto", "cuda"):
+        return PROVIDER_NAMES.get(setting, setting)
+    if setting == "auto" and not gpu_present():
+        return CPU  # without importing onnxruntime into a parent that never reads
+    import onnxruntime
+
+    built_for_cuda = CUDA in onnxruntime.get_available_providers()
+    if setting == "cuda" and not built_for_cuda:
+        raise ConfigError("models.provider is cuda, but this onnxruntime has no CUDA support: "
+                          "pip uninstall onnxruntime, then pip install '.[gpu]' (onnxruntime-gpu)")
+    if setting == "cuda" and not gpu_present():
+        raise ConfigError("models.provider is cuda, but no NVIDIA GPU is visible (/dev/nvidia0)")
+    return CUDA if built_for_cuda and gpu_present() else CPU
+
+
+def gpu_present() -> bool:
+    return any(os.path.exists(f"/dev/nvidia{n}") for n in range(16))
+
+
+def _load_cuda_libraries(onnxruntime: object) -> None:
+    """onnxruntime-gpu >= 1.21 finds CUDA and cuDNN in the nvidia-* wheels only when asked."""
+    preload = getattr(onnxruntime, "preload_dlls", None)
+    if preload is not None:
+        try:
+            preload()
+        except Exception as error:  # the system's own CUDA libraries may still do
+            log.debug("onnxruntime.preload_dlls: %s", error)
 
 
 def quiet_phonemizer() -> None:

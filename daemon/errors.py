@@ -89,6 +89,13 @@ class SynthesisFailed(InboxError):
     code = "synthesis_failed"
 
 
+class ModelMismatch(InboxError):
+    """A worker on another machine holds other model files than the daemon: it refuses the
+    segment rather than read it in another voice."""
+
+    code = "model_mismatch"
+
+
 class OutputError(InboxError):
     """The outbox (or the processing folder) cannot take what is written (full, read-only, gone)."""
 

@@ -31,6 +31,7 @@ from typing import Any, Hashable, Protocol
 
 from .engine import EngineSettings, SegmentAudio, SegmentTask, load_engine, synthesize_segment
 from .errors import InboxError, SynthesisFailed
+from .spoken import SEGMENT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,15 @@ LOAD_FAILURES_TO_GIVE_UP = 3  # workers dying while loading the model: the pool 
 class WorkerDeath:
     worker: str  # "worker 2 (pid 1234)"
     cause: str  # "signal 9, SIGKILL" or "exit code 1"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How books are cut for an executor: segments read at once (the tail of a book is cut
+    finer so that they finish together) and the size a segment aims at."""
+
+    parallelism: int
+    segment_chars: int = SEGMENT_CHARS
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,12 @@ class SegmentExecutor(Protocol):
     def capacity(self) -> int:
         """How many segments to keep submitted so that no worker waits."""
 
+    def shape(self) -> Shape:
+        """How to cut a book that starts now (a cluster's size may change between books)."""
+
     def start(self) -> None:
-        """Start the workers and wait until each has the model loaded (raises SynthesisFailed)."""
+        """Start the workers and wait until each has the model loaded (raises SynthesisFailed).
+        Starting a started executor does nothing."""
 
     def submit(self, key: Hashable, task: SegmentTask) -> None: ...
 
@@ -137,9 +151,10 @@ class _Worker:
 class LocalPool:
     """Worker processes on this machine, each with the model loaded once."""
 
-    def __init__(self, engine: EngineSettings, workers: int) -> None:
+    def __init__(self, engine: EngineSettings, workers: int, segment_chars: int = SEGMENT_CHARS) -> None:
         self.engine = engine
         self.size = workers
+        self.segment_chars = segment_chars
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded parent
         self._workers: dict[int, _Worker] = {}
         self._pending: deque[tuple[Hashable, SegmentTask]] = deque()
@@ -152,12 +167,17 @@ class LocalPool:
     def capacity(self) -> int:
         return QUEUE_PER_WORKER * self.size
 
+    def shape(self) -> Shape:
+        return Shape(self.size, self.segment_chars)
+
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers.values()]
 
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
+        if self._workers:
+            return
         for slot in range(self.size):
             self._spawn(slot)
         while not all(w.ready for w in self._workers.values()):
@@ -272,7 +292,7 @@ class LocalPool:
     def _buried(self, worker: _Worker) -> list[Outcome]:
         """A worker died: blame the segment it was reading, requeue the rest, replace it."""
         worker.process.join(1)
-        cause = _exit_cause(worker.process.exitcode)
+        cause = exit_cause(worker.process.exitcode)
         del self._workers[worker.slot]
         worker.conn.close()
         outcomes = []
@@ -301,7 +321,8 @@ class LocalPool:
                 self._spawn(slot)
 
 
-def _exit_cause(code: int | None) -> str:
+def exit_cause(code: int | None) -> str:
+    """A process's end as people read it: "signal 9, SIGKILL" or "exit code 1"."""
     if code is None:
         return "cause unknown"
     if code >= 0:

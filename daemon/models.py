@@ -103,6 +103,17 @@ def identify(path: Path, name: str) -> Identity | None:
     return match
 
 
+def file_identity(path: Path) -> Identity:
+    """Size and SHA-256 of a model file, whether or not it is a known one (raises OSError).
+
+    How a worker on another machine says which file it holds; the known files are
+    named, and their digest is remembered, as ``identify`` does."""
+    known = identify(path, path.name) if path.name in KNOWN else None
+    if known is not None:
+        return known
+    return Identity(path.stat().st_size, sha256_of(path), "not a known release")
+
+
 # Hashing 100 MB each start-up is wasted work: remember it by size, mtime, inode.
 def _stamp(path: Path) -> list[int]:
     st = path.stat()

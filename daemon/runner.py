@@ -35,12 +35,11 @@ class ActiveBook:
 
 
 class JobRunner:
-    def __init__(self, scheduler: Scheduler, outbox: Path, processing: Path, workers: int,
+    def __init__(self, scheduler: Scheduler, outbox: Path, processing: Path,
                  save: SaveJob, on_end: OnEnd) -> None:
         self.scheduler = scheduler
         self.outbox = outbox
         self.processing = processing
-        self.workers = workers
         self.save = save
         self.on_end = on_end
         self.queue: dict[str, ActiveBook] = {}  # job id -> queued or converting, in arrival order
@@ -90,11 +89,12 @@ class JobRunner:
 
     def _start(self, active: ActiveBook) -> None:
         job = active.job
+        shape = self.scheduler.executor.shape()  # a cluster's size when this book starts
         try:
             active.run = BookRun(active.prepared, inside(self.outbox, f"{job.stem}.mp3"),
-                                 self.processing / job.job_id, self.workers,
+                                 self.processing / job.job_id, shape.parallelism,
                                  on_progress=lambda progress: self._progress(active, progress),
-                                 label=f"job {job.job_id}")
+                                 label=f"job {job.job_id}", segment_chars=shape.segment_chars)
         except InboxError as error:
             del self.queue[job.job_id]
             self.on_end(job, None, error)

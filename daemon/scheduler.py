@@ -66,8 +66,10 @@ class Scheduler:
         """Hand out work, wait up to ``timeout`` for some to finish, return the books that ended."""
         events = self._finished_runs()
         self._fill()
-        if not self.in_flight:
+        if not self.in_flight and not self.runs:
             return events
+        # with books waiting and nothing in flight (a cluster with no worker yet), this
+        # still waits: the executor tends its connection, and the caller does not spin
         for outcome in self.executor.wait(timeout):
             events += self._settle(outcome)
         return events + self._finished_runs()
