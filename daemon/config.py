@@ -141,6 +141,9 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "tables": ("rows", _choice("rows", "skip")),
         "lexicon": (None, _text(optional=True)),
     },
+    "output": {
+        "layout": ("flat", _choice("flat", "audiobookshelf")),
+    },
     "api": {
         "enabled": (True, _bool),
         "host": ("127.0.0.1", _text()),
@@ -208,6 +211,7 @@ class Config:
     api_body_min_rate: float = 500.0
     executor_address: str | None = None  # a Dask scheduler; None: the local worker processes
     workers_auto: bool = False  # `workers: auto`, so a GPU may choose one worker instead
+    output_layout: str = "flat"  # flat | audiobookshelf (daemon/library.py)
 
 
 def _dotted(section: str | None, key: str) -> str:
@@ -305,6 +309,7 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
         log_level=values["log_level"], source=path,
         speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
+        output_layout=values["output.layout"],
         speech_lexicon=_lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else (),
     )
     return config

@@ -31,7 +31,7 @@ from .files import atomic_write_bytes, sha256_of, why_unwritable
 from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
-from .settings import BookSettings, requested_settings
+from .settings import PLACEMENT, BookSettings, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
     defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
                             notes=config.speech_notes, tables=config.speech_tables,
-                            pronounce=config.speech_lexicon)
+                            pronounce=config.speech_lexicon, layout=config.output_layout)
     requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
     return prepare(source, requested, config.default_lang, config.default_voice,
                    keep_boilerplate=not config.skip_boilerplate)
@@ -143,7 +143,8 @@ def _respelled(chapter: Chapter, lexicon: Lexicon) -> Chapter:
 
 def job_fingerprint(prepared: PreparedBook) -> str:
     """Same book and settings -> same fingerprint (names the checkpoint folder)."""
-    record = {"sha256": prepared.source_sha256, "settings": prepared.settings.as_record(),
+    settings = {k: v for k, v in prepared.settings.as_record().items() if k not in PLACEMENT}
+    record = {"sha256": prepared.source_sha256, "settings": settings,
               "chapters": [c.index for c in prepared.chapters], "plan": PLAN_VERSION}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 

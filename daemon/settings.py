@@ -32,9 +32,12 @@ from .pronounce import merged as merge_lexicons
 SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
-KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables", "pronounce")
+KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables", "pronounce",
+        "layout")
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
+LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/library.py
+PLACEMENT = ("layout",)  # settings that place the audiobook without changing its audio
 SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
 MAX_CHAPTER = 10_000  # no book has more; a range beyond it is a mistake or an attack
 MAX_CHAPTER_ITEMS = 1_000
@@ -66,6 +69,7 @@ class BookSettings:
     notes: str = "inline"  # footnotes and endnotes: inline | end_of_chapter | skip
     tables: str = "rows"  # rows | skip
     pronounce: Lexicon = ()  # the listener's pronunciations, merged from every layer
+    layout: str = "flat"  # where the audiobook goes, not how it sounds: never in the plan's fingerprint
 
     def merged(self, overrides: Mapping[str, Any]) -> "BookSettings":
         """A copy with ``overrides`` (raw, unvalidated values) applied; lexicons add up."""
@@ -84,6 +88,8 @@ class BookSettings:
             record["chapters"] = format_chapters(self.chapters)
         if self.pronounce:
             record["pronounce"] = as_mapping(self.pronounce)
+        if self.layout != "flat":
+            record["layout"] = self.layout
         for key in ("title", "author"):
             if getattr(self, key):
                 record[key] = getattr(self, key)
@@ -186,7 +192,7 @@ def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
     checkers = {
         "voice": _voice, "speed": _speed, "lang": _lang, "title": _text,
         "author": _text, "chapters": parse_chapters, "bitrate": _bitrate,
-        "notes": _one_of(NOTES), "tables": _one_of(TABLES),
+        "notes": _one_of(NOTES), "tables": _one_of(TABLES), "layout": _one_of(LAYOUTS),
         "pronounce": lambda key, value: parse_lexicon(value, key),
     }
     return {key: checkers[key](key, value) for key, value in raw.items()}
