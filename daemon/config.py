@@ -94,6 +94,45 @@ def _scheduler_address(key: str, value: Any) -> str | None:
 _scheduler_address.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is
 
 
+def _public_url(key: str, value: Any) -> str | None:
+    """Where people reach the API from outside (a reverse proxy): http(s)://host[:port][/path]."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip().rstrip("/") if isinstance(value, str) else ""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ConfigError(f"{key}: {value!r} is not an http(s) URL such as https://books.example.org; "
+                          "null builds links from api.host and api.port")
+    return text
+
+
+_public_url.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is
+
+
+def _notify_urls(key: str, value: Any) -> tuple[str, ...]:
+    """Apprise URLs, each checked by Apprise itself, so a typo stops start-up, not a message."""
+    from .notify import check_urls  # imports Apprise only when there is something to check
+
+    if isinstance(value, str):  # one environment variable: URLs separated by spaces
+        value = value.split()
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{key}: must be a list of Apprise URLs, e.g. [ntfy://ntfy.sh/my-books]")
+    return check_urls(key, [v.strip() for v in value])
+
+
+def _notify_events(key: str, value: Any) -> tuple[str, ...]:
+    from .notify import EVENTS
+
+    if isinstance(value, str):
+        value = [part.strip() for part in value.replace(",", " ").split()]
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(v in EVENTS for v in value):
+        raise ConfigError(f"{key}: {value!r} is not allowed; use a list of {', '.join(EVENTS)}")
+    return tuple(dict.fromkeys(value))
+
+
 def _workers(key: str, value: Any) -> Any:
     if value == "auto":
         return value
@@ -156,6 +195,11 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "header_timeout_seconds": (5, _number(1, 120)),
         "body_window_seconds": (10, _number(1, 600)),
         "body_min_bytes_per_second": (500, _number(0, 1 << 30)),
+        "public_url": (None, _public_url),
+    },
+    "notify": {
+        "urls": ([], _notify_urls),
+        "events": (["completed", "failed"], _notify_events),
     },
     None: {
         "workers": ("auto", _workers),
@@ -211,6 +255,9 @@ class Config:
     api_body_min_rate: float = 500.0
     executor_address: str | None = None  # a Dask scheduler; None: the local worker processes
     workers_auto: bool = False  # `workers: auto`, so a GPU may choose one worker instead
+    api_public_url: str | None = None  # links in notifications and the feed (behind a reverse proxy)
+    notify_urls: tuple[str, ...] = ()  # Apprise URLs (daemon/notify.py)
+    notify_events: tuple[str, ...] = ("completed", "failed")
     output_layout: str = "flat"  # flat | audiobookshelf (daemon/library.py)
 
 
@@ -307,6 +354,8 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_header_timeout=float(values["api.header_timeout_seconds"]),
         api_body_window=float(values["api.body_window_seconds"]),
         api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
+        api_public_url=values["api.public_url"],
+        notify_urls=values["notify.urls"], notify_events=values["notify.events"],
         log_level=values["log_level"], source=path,
         speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
         output_layout=values["output.layout"],

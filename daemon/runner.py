@@ -43,6 +43,7 @@ class JobRunner:
         self.save = save
         self.on_end = on_end
         self.queue: dict[str, ActiveBook] = {}  # job id -> queued or converting, in arrival order
+        self.on_start: Callable[[Job], None] | None = None  # told when a book starts converting
 
     def enqueue(self, job: Job, prepared: PreparedBook) -> None:
         self.queue[job.job_id] = ActiveBook(job, prepared)
@@ -103,6 +104,8 @@ class JobRunner:
         self.save(job, False)
         self.scheduler.add(active.run)
         log.info("job %s: converting %s", job.job_id, job.source)
+        if self.on_start is not None:
+            self.on_start(job)
 
     def _progress(self, active: ActiveBook, progress: Progress) -> None:
         job = active.job

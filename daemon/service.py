@@ -30,6 +30,7 @@ from .executors import SegmentExecutor
 from .health import DaemonState, HealthReporter, Notifier
 from .intake import AlreadyKnown, Follower, Intake, NewJob, Refused
 from .mailbox import DaemonLock, Mailbox
+from .notify import Notifications
 from .runner import JobRunner
 from .scheduler import Scheduler
 from .status import Job, JobStatus, JobStore, journal_path
@@ -55,6 +56,8 @@ class Service:
         self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget)
         self.runner = JobRunner(Scheduler(executor), self.paths.outbox, self.paths.processing,
                                 self._save, self._ended)
+        self.notifications = Notifications.from_config(config)
+        self.runner.on_start = lambda job: self.notifications.announce("started", job.record())
         self.health = HealthReporter(self.mailbox, Notifier())
         self.api = None
         self.stopping = False
@@ -91,6 +94,7 @@ class Service:
         self.runner.scheduler.executor.start()  # every worker has loaded the model
         self._resume_jobs()
         self.watcher.start()
+        self.notifications.start()
         if self.config.api_enabled:
             self._start_api()
         signal.signal(signal.SIGTERM, self._request_stop)
@@ -128,6 +132,7 @@ class Service:
             self.api.stop()
         self.health.stopped()
         self.runner.shut_down()
+        self.notifications.close()
         self.lock.release()
 
     def _tick(self) -> None:
@@ -219,6 +224,7 @@ class Service:
         self._write(job, *followers)
         log.info("job %s: completed %s (%.0f s of audio in %.0f s)", job.job_id, job.output_file,
                  result.audio_seconds, result.seconds)
+        self.notifications.announce("completed", job.record())
 
     def _fail(self, job: Job, error: InboxError) -> None:
         """The one place a job fails (or is cancelled): status, log line, and its source moved."""
@@ -229,6 +235,8 @@ class Service:
             self.disposal.failed(each, error)
         self._write(job, *followers)
         log.error("job %s: %s %s: %s", job.job_id, status, job.source, error.message)
+        if status is JobStatus.FAILED:  # a cancel is the user's own doing: nobody needs telling
+            self.notifications.announce("failed", job.record())
 
     def _save(self, job: Job, progress_only: bool = False) -> None:
         """Write a job's status file, and its followers' (they mirror it)."""
