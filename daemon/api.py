@@ -495,7 +495,8 @@ def download(job_id: str) -> Any:
     if outbox not in target.parents or not target.is_file():  # a link out of the outbox is not served
         raise ApiError(404, "Job not found", ["path", "job_id"])
     relative = target.relative_to(outbox).as_posix()
-    return bottle.static_file(relative, root=str(outbox), mimetype="audio/mpeg", download=Path(relative).name)
+    mimetype = "audio/mp4" if target.suffix.lower() == ".m4b" else "audio/mpeg"
+    return bottle.static_file(relative, root=str(outbox), mimetype=mimetype, download=Path(relative).name)
 
 
 def voices() -> dict[str, Any]:

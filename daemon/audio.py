@@ -1,26 +1,52 @@
-"""The audiobook file: streaming MP3 encoding and ID3v2.4 tags with chapters.
+"""The audiobook files: streaming MP3 or M4B encoding, even loudness, and tags with chapters.
 
-libsndfile (through soundfile) drives LAME one block at a time, so memory stays
-flat however long the book; pydub would hold the whole book in memory and need
-ffmpeg.  mutagen writes the tags, including the ``CHAP``/``CTOC`` frames that
-podcast and audiobook players use for chapter navigation.
+MP3: libsndfile (through soundfile) drives LAME one block at a time, so memory
+stays flat however long the book; pydub would hold the whole book in memory and
+need ffmpeg.  M4B: PyAV (whose wheels carry FFmpeg's libraries, so no ``ffmpeg``
+binary is needed) encodes AAC into an MP4 as the audio comes.  FFmpeg's MP4
+muxer writes the chapters twice, as a QuickTime chapter text track (Apple's
+players, Audiobookshelf, VLC) and as a Nero ``chpl`` atom (most other players),
+and moves the index to the front (``faststart``) so a player can start at once.
+mutagen writes the tags: ID3v2.4 with ``CHAP``/``CTOC`` frames for MP3, iTunes
+atoms with the cover for M4B.
+
+``BookAudio`` is one book's output: one file, or one file per chapter
+(``NN - Title.mp3`` with track numbers).  It normalises loudness without
+holding the book: the checkpoints are metered as they arrive (daemon/loudness.py),
+encoding waits until the first ``HOLD_SECONDS`` are in (they wait on disk as
+checkpoints), the gain comes from them, and at the end the whole book's
+measured loudness decides whether one more encoding pass from the checkpoints
+(never a synthesis pass) is needed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Iterator, Protocol
 
 import numpy as np
 import soundfile
-from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCON, TIT2, TPE1, TLAN,
+from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TRCK,
                          CTOCFlags)
 
 from .engine import SAMPLE_RATE
-from .files import commit
+from .files import commit, fit_name
+from .loudness import LoudnessMeter, PeakLimiter, gain_for
 
-BLOCK = 1 << 16  # frames per read when copying a checkpoint into the MP3
+log = logging.getLogger(__name__)
+
+BLOCK = 1 << 16  # frames per read when copying a checkpoint into the audiobook
+FORMATS = ("mp3", "m4b")
+SPLITS = ("book", "chapter")
+SUFFIXES = {"mp3": ".mp3", "m4b": ".m4b"}
+HOLD_SECONDS = 60.0  # audio metered before the gain is chosen and encoding starts
+TOLERANCE_LU = 0.5  # a finished book further than this from the target is encoded again
 
 
 @dataclass(frozen=True)
@@ -30,23 +56,65 @@ class ChapterMark:
     end_seconds: float
 
 
+@dataclass(frozen=True)
+class BookTags:
+    title: str
+    author: str
+    language: str
+    chapters: tuple[ChapterMark, ...]
+    cover: tuple[bytes, str] | None = None
+    album: str = ""  # the book's title, when this file is one of its chapters
+    narrator: str = ""
+    track: tuple[int, int] | None = None  # (number, total) of a chapter file
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    format: str = "mp3"  # mp3 | m4b
+    split: str = "book"  # book | chapter
+    bitrate: int = 64  # kbps of MP3; AAC gets aac_bitrate() of it
+    loudness_lufs: float | None = -18.0  # None keeps the model's level
+    true_peak_db: float = -1.5
+
+    @property
+    def suffix(self) -> str:
+        return SUFFIXES[self.format]
+
+
 def bitrate_to_compression(kbps: int) -> float:
     """libsndfile maps compression level 0..1 linearly onto 160..8 kbps at 24 kHz."""
     return min(max((160 - kbps) / 152, 0.0), 1.0)
 
 
-class Mp3Writer:
-    """Appends PCM to an MP3 under a temporary name; ``finish`` renames it into place.
+def aac_bitrate(kbps: int) -> int:
+    """AAC-LC sounds as good as MP3 at three quarters of the bitrate: 64 -> 48 kbps."""
+    return min(max(round(kbps * 3 / 4), 24), 128)
 
-    The temporary name is hidden, short whatever the book's name, and the same
-    for the same output, so a run that was killed leaves nothing that the next
-    run does not overwrite.
-    """
+
+def _partial_name(final_path: Path) -> Path:
+    """Hidden, short whatever the book's name, and the same for the same output, so a run
+    that was killed leaves nothing that the next run does not overwrite."""
+    digest = hashlib.sha256(final_path.name.encode("utf-8")).hexdigest()[:16]
+    return final_path.with_name(f".partial-{digest}{final_path.suffix}")
+
+
+class AudioFile(Protocol):
+    final_path: Path
+    tmp_path: Path
+    frames: int
+
+    def append_samples(self, samples: np.ndarray) -> None: ...
+    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None: ...
+    def finish(self, tags: BookTags) -> Path: ...
+    def abort(self) -> None: ...
+
+
+class Mp3Writer:
+    """Appends PCM to an MP3 under a temporary name; ``finish`` tags it and renames it into place."""
 
     def __init__(self, final_path: Path, bitrate: int) -> None:
         self.final_path = final_path
-        digest = hashlib.sha256(final_path.name.encode("utf-8")).hexdigest()[:16]
-        self.tmp_path = final_path.with_name(f".partial-{digest}.mp3")
+        self.tmp_path = _partial_name(final_path)
         self.frames = 0
         self._file = soundfile.SoundFile(
             self.tmp_path, "w", samplerate=SAMPLE_RATE, channels=1, format="MP3",
@@ -61,14 +129,17 @@ class Mp3Writer:
     def append_checkpoint(self, path: Path) -> int:
         """Stream a FLAC checkpoint into the MP3 block by block; return its frames."""
         count = 0
-        with soundfile.SoundFile(path) as source:
-            for block in source.blocks(blocksize=BLOCK, dtype="float32"):
-                self.append_samples(block)
-                count += len(block)
+        for block in read_blocks(path):
+            self.append_samples(block)
+            count += len(block)
         return count
 
-    def finish(self, tags: "BookTags") -> Path:
+    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
+        """The audio is complete (the chapters go into the tags)."""
         self._file.close()
+
+    def finish(self, tags: BookTags) -> Path:
+        self.close()
         write_tags(self.tmp_path, tags)
         commit(self.tmp_path, self.final_path)
         return self.final_path
@@ -83,21 +154,131 @@ class Mp3Writer:
         self.tmp_path.unlink(missing_ok=True)
 
 
-@dataclass(frozen=True)
-class BookTags:
-    title: str
-    author: str
-    language: str
-    chapters: tuple[ChapterMark, ...]
-    cover: tuple[bytes, str] | None = None
+class M4bWriter:
+    """Appends PCM to an AAC M4B under a temporary name, through PyAV; ``finish`` sets
+    the chapters, closes, tags and renames it into place.  FFmpeg's errors come out as
+    RuntimeError, like libsndfile's."""
 
+    def __init__(self, final_path: Path, bitrate: int, chapters: int = 0) -> None:
+        import av
+
+        self._av = av
+        self.final_path = final_path
+        self.tmp_path = _partial_name(final_path)
+        self.frames = 0
+        self.closed = False
+        with self._ffmpeg():
+            self._container = av.open(str(self.tmp_path), "w", format="ipod",
+                                      options={"movflags": "+faststart"})
+            self._stream = self._container.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
+            self._stream.bit_rate = aac_bitrate(bitrate) * 1000
+
+    def append_samples(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        frame = self._av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None, :],
+                                                 format="flt", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, self.frames, Fraction(1, SAMPLE_RATE)
+        with self._ffmpeg():
+            self._container.mux(self._stream.encode(frame))
+        self.frames += len(samples)
+
+    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
+        """Drain the encoder and write the index: the file is complete.
+
+        FFmpeg builds the chapter text track when it writes the header, before the
+        first packet, when no chapter's time is known yet; so a book with chapters
+        is copied once more, packet by packet (no re-encoding), into a file whose
+        header has them."""
+        if self.closed:
+            return
+        with self._ffmpeg():
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+            if marks:
+                self._with_chapters(marks)
+        self.closed = True
+
+    def _with_chapters(self, marks: tuple[ChapterMark, ...]) -> None:
+        av = self._av
+        copy = self.tmp_path.with_name(self.tmp_path.name + ".chapters.m4b")
+        try:
+            with av.open(str(self.tmp_path)) as source, \
+                    av.open(str(copy), "w", format="ipod", options={"movflags": "+faststart"}) as target:
+                stream = target.add_stream_from_template(source.streams.audio[0])
+                target.set_chapters(_av_chapters(marks))
+                for packet in source.demux(source.streams.audio[0]):
+                    if packet.dts is not None:
+                        packet.stream = stream
+                        target.mux(packet)
+            copy.replace(self.tmp_path)
+        finally:
+            copy.unlink(missing_ok=True)
+
+    def finish(self, tags: BookTags) -> Path:
+        self.close(tags.chapters)
+        write_mp4_tags(self.tmp_path, tags)
+        commit(self.tmp_path, self.final_path)
+        return self.final_path
+
+    def abort(self) -> None:
+        try:
+            self._container.close()
+        except (self._av.FFmpegError, OSError, RuntimeError, ValueError):
+            pass
+        self.tmp_path.unlink(missing_ok=True)
+
+    def _ffmpeg(self) -> "_FFmpegErrors":
+        return _FFmpegErrors(self._av.FFmpegError)
+
+
+class _FFmpegErrors:
+    """Turns FFmpeg's errors into RuntimeError (errno ones into OSError), as libsndfile's come."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, error: BaseException | None, trace: object) -> bool:
+        if error is not None and isinstance(error, self.kind):
+            number = getattr(error, "errno", None)
+            if number:
+                raise OSError(number, getattr(error, "strerror", None) or str(error)) from error
+            raise RuntimeError(str(error)) from error
+        return False
+
+
+def _av_chapters(marks: tuple[ChapterMark, ...] | list[ChapterMark]) -> list[dict]:
+    millis = Fraction(1, 1000)
+    return [{"id": n, "start": int(round(m.start_seconds * 1000)), "end": int(round(m.end_seconds * 1000)),
+             "time_base": millis, "metadata": {"title": m.title}} for n, m in enumerate(marks, 1)]
+
+
+def open_audio(final_path: Path, options: OutputOptions, chapters: int) -> AudioFile:
+    if options.format == "m4b":
+        return M4bWriter(final_path, options.bitrate, chapters)
+    return Mp3Writer(final_path, options.bitrate)
+
+
+def read_blocks(path: Path) -> Iterator[np.ndarray]:
+    with soundfile.SoundFile(path) as source:
+        yield from source.blocks(blocksize=BLOCK, dtype="float32")
+
+
+# --------------------------------------------------------------------------- tags
 
 def write_tags(path: Path, tags: BookTags) -> None:
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
-    id3.add(TALB(encoding=3, text=tags.title))
+    id3.add(TALB(encoding=3, text=tags.album or tags.title))
     if tags.author:
         id3.add(TPE1(encoding=3, text=tags.author))
+    if tags.narrator:
+        id3.add(TCOM(encoding=3, text=tags.narrator))  # where audiobook players look for the narrator
+    if tags.track:
+        id3.add(TRCK(encoding=3, text=f"{tags.track[0]}/{tags.track[1]}"))
     id3.add(TCON(encoding=3, text="Audiobook"))
     if tags.language:
         id3.add(TLAN(encoding=3, text=tags.language))
@@ -114,3 +295,213 @@ def write_tags(path: Path, tags: BookTags) -> None:
                      end_time=int(round(mark.end_seconds * 1000)),
                      sub_frames=[TIT2(encoding=3, text=mark.title)]))
     id3.save(path, v2_version=4)
+
+
+def write_mp4_tags(path: Path, tags: BookTags) -> None:
+    """iTunes atoms; the narrator as composer (©wrt, what Audiobookshelf and most players
+    read) and as Apple's own narrator atom (©nrt)."""
+    from mutagen.mp4 import MP4, MP4Cover
+
+    mp4 = MP4(path)
+    if mp4.tags is None:
+        mp4.add_tags()
+    values: dict[str, list] = {"\xa9nam": [tags.title], "\xa9alb": [tags.album or tags.title],
+                               "\xa9gen": ["Audiobook"], "stik": [2]}  # 2: audiobook
+    if tags.author:
+        values["\xa9ART"] = values["aART"] = [tags.author]
+    if tags.narrator:
+        values["\xa9wrt"] = values["\xa9nrt"] = [tags.narrator]
+    if tags.track:
+        values["trkn"] = [tags.track]
+    if tags.cover:
+        data, mime = tags.cover
+        kind = MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG
+        values["covr"] = [MP4Cover(data, imageformat=kind)]
+    mp4.tags.update(values)
+    mp4.save()
+
+
+# --------------------------------------------------------------------------- one book's output
+
+@dataclass(frozen=True)
+class Part:
+    """One file of a book's output: the whole book, or one chapter of it."""
+
+    path: Path
+    number: int  # 1-based: the track number of a chapter file
+    title: str = ""  # the chapter's title (a chapter file's own title)
+
+
+@dataclass(frozen=True)
+class LoudnessReport:
+    model_lufs: float  # the book as synthesised
+    output_lufs: float  # as encoded (after gain and limiter, before the codec)
+    gain_db: float
+    passes: int  # encoding passes: 2 when the opening stretch misjudged the book
+
+
+UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def file_title(title: str) -> str:
+    """A chapter title as part of a file name on any filesystem a NAS shares (SMB included);
+    a colon becomes ' - ', as Audiobookshelf writes it ("Dune: Messiah" -> "Dune - Messiah")."""
+    return " ".join(UNSAFE.sub(" ", title.replace(":", " - ", 1)).split()).strip(". ")
+
+
+def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part]:
+    """The files a book becomes: ``output`` itself, or ``NN - Title.ext`` beside it per chapter."""
+    if split != "chapter":
+        return [Part(output, 1)]
+    width = max(2, len(str(len(chapter_titles))))
+    parts = []
+    for number, title in enumerate(chapter_titles, 1):
+        stem = f"{number:0{width}d} - {file_title(title) or f'Chapter {number}'}"
+        parts.append(Part(output.with_name(fit_name(stem, output.suffix)), number, title))
+    return parts
+
+
+class _Pass:
+    """One encoding pass: a fixed gain, the limiter, and the files being written."""
+
+    def __init__(self, parts: list[Part], options: OutputOptions, gain: float, chapters: int) -> None:
+        self.parts, self.options, self.gain, self.chapters = parts, options, gain, chapters
+        self.limiter = PeakLimiter(options.true_peak_db) if options.loudness_lufs is not None else None
+        self.meter = LoudnessMeter()  # what comes out, after gain and limiter
+        self.open: AudioFile | None = None
+        self.closed: dict[int, AudioFile] = {}  # part -> its complete file
+        self.part = -1
+
+    def enter(self, part: int) -> None:
+        """The next audio belongs to ``part``: the file before it is complete."""
+        if part != self.part:
+            self.end_part()
+            self.part = part
+            self.open = open_audio(self.parts[part].path, self.options,
+                                   self.chapters if self.options.split == "book" else 0)
+
+    def write(self, part: int, samples: np.ndarray) -> None:
+        self.enter(part)
+        if self.gain != 1.0:
+            samples = samples * np.float32(self.gain)
+        self._emit(self.limiter.process(samples) if self.limiter else samples)
+
+    def end_part(self, marks: tuple[ChapterMark, ...] = ()) -> None:
+        """The current file has all its audio: what the limiter holds back goes in, and
+        it is closed (an encoder and an open file per chapter would add up)."""
+        if self.open is None:
+            return
+        if self.limiter:
+            self._emit(self.limiter.flush())
+        self.open.close(marks)
+        self.closed[self.part] = self.open
+        self.open = None
+
+    def _emit(self, samples: np.ndarray) -> None:
+        assert self.open is not None
+        self.meter.add(samples)
+        self.open.append_samples(samples)
+
+    def abort(self) -> None:
+        for audio in [*self.closed.values(), *([self.open] if self.open else [])]:
+            audio.abort()
+        self.closed, self.open = {}, None
+
+
+class BookAudio:
+    """Everything written for one book, fed its checkpoints in order.
+
+    Encoding starts once ``HOLD_SECONDS`` of audio are metered (the checkpoints
+    before that wait on disk), with the gain that takes them to the target; at
+    ``finish`` a book that came out more than ``TOLERANCE_LU`` off is encoded
+    once more from its checkpoints with the gain the whole book's loudness asks
+    for (gating is relative, so a gain shifts the integrated loudness exactly).
+    """
+
+    def __init__(self, output: Path, options: OutputOptions, chapter_titles: list[str]) -> None:
+        self.options = options
+        self.parts = plan_parts(output, options.split, chapter_titles)
+        self.chapters = len(chapter_titles)
+        self.meter = LoudnessMeter()  # the model's own level
+        self.pieces: list[tuple[Path, int]] = []  # (checkpoint, part), in book order
+        self.frames = 0
+        self.passes = 0
+        self.report: LoudnessReport | None = None
+        self.current: _Pass | None = None
+        if options.loudness_lufs is None:
+            self.current = self._new_pass(1.0)
+
+    def add(self, checkpoint: Path, chapter: int, last_of_chapter: bool) -> int:
+        """Meter a checkpoint (``chapter``: its position among the chapters read) and encode
+        it, or keep it waiting until the gain is known; return its frames."""
+        part = chapter if self.options.split == "chapter" else 0
+        self.pieces.append((checkpoint, part))
+        frames = 0
+        if self.current is not None:
+            self.current.enter(part)
+        for block in read_blocks(checkpoint):
+            self.meter.add(block)
+            if self.current is not None:
+                self.current.write(part, block)
+            frames += len(block)
+        if self.current is not None and last_of_chapter and self.options.split == "chapter":
+            self.current.end_part()
+        self.frames += frames
+        if self.current is None and self.meter.seconds >= HOLD_SECONDS:
+            self._encode_all(self._target_gain())
+        return frames
+
+    def finish(self, tags: BookTags) -> list[Path]:
+        """Close, check the loudness (encoding again when it is off), tag, rename into place."""
+        if self.current is None:
+            self._encode_all(self._target_gain())
+        assert self.current is not None
+        marks = tags.chapters if self.options.split == "book" else ()
+        self.current.end_part(marks)
+        measured = self.current.meter.integrated()
+        if self._misjudged(measured):
+            log.info("%s: came out at %.1f LUFS, not %.1f; encoding again from the checkpoints",
+                     self.parts[0].path.name, measured, self.options.loudness_lufs)
+            self._encode_all(self._target_gain())
+            self.current.end_part(marks)
+            measured = self.current.meter.integrated()
+        self.report = LoudnessReport(self.meter.integrated(), measured,
+                                     20 * math.log10(self.current.gain), self.passes)
+        return [self.current.closed[n].finish(self._tags(tags, part))
+                for n, part in enumerate(self.parts) if n in self.current.closed]
+
+    def abort(self) -> None:
+        if self.current is not None:
+            self.current.abort()
+
+    def _misjudged(self, measured: float) -> bool:
+        """Off the target because the opening was not like the rest of the book (not
+        because the limiter took the peaks off: another pass would not change that)."""
+        target = self.options.loudness_lufs
+        if target is None or not math.isfinite(measured) or abs(measured - target) <= TOLERANCE_LU:
+            return False
+        assert self.current is not None
+        return abs(20 * math.log10(self._target_gain() / self.current.gain)) > TOLERANCE_LU / 2
+
+    def _target_gain(self) -> float:
+        assert self.options.loudness_lufs is not None
+        return gain_for(self.meter.integrated(), self.options.loudness_lufs)
+
+    def _new_pass(self, gain: float) -> _Pass:
+        self.passes += 1
+        return _Pass(self.parts, self.options, gain, self.chapters)
+
+    def _encode_all(self, gain: float) -> None:
+        """A new pass over every checkpoint so far, replacing the current one (if any)."""
+        self.abort()
+        self.current = self._new_pass(gain)
+        for checkpoint, part in self.pieces:
+            self.current.enter(part)
+            for block in read_blocks(checkpoint):
+                self.current.write(part, block)
+
+    def _tags(self, book: BookTags, part: Part) -> BookTags:
+        if self.options.split != "chapter":
+            return book
+        return BookTags(part.title or book.title, book.author, book.language, (), book.cover,
+                        album=book.title, narrator=book.narrator, track=(part.number, len(self.parts)))

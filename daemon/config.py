@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ConfigError, InvalidSetting
 from .languages import check_language, parse_voice
-from .settings import BITRATE_RANGE, SPEED_RANGE
+from .settings import BITRATE_RANGE, FORMATS, LOUDNESS_RANGE, SPEED_RANGE, SPLITS, TRUE_PEAK_RANGE
 
 ENV_PREFIX = "KOKORO_INBOX_"
 
@@ -41,6 +41,13 @@ def _number(low: float, high: float, integer: bool = False) -> Callable[[str, An
             raise ConfigError(f"{key}: {value!r} is out of range; allowed is {low} to {high}")
         return value
     return check
+
+
+def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """``check``, or null (written null, or left empty in an environment variable)."""
+    def optional(key: str, value: Any) -> Any:
+        return None if value is None else check(key, value)
+    return optional
 
 
 def _text(optional: bool = False) -> Callable[[str, Any], Any]:
@@ -182,6 +189,10 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     },
     "output": {
         "layout": ("flat", _choice("flat", "audiobookshelf")),
+        "format": ("mp3", _choice(*FORMATS)),
+        "split": ("book", _choice(*SPLITS)),
+        "loudness_lufs": (-18, _optional(_number(*LOUDNESS_RANGE))),
+        "true_peak_db": (-1.5, _number(*TRUE_PEAK_RANGE)),
     },
     "api": {
         "enabled": (True, _bool),
@@ -259,6 +270,10 @@ class Config:
     notify_urls: tuple[str, ...] = ()  # Apprise URLs (daemon/notify.py)
     notify_events: tuple[str, ...] = ("completed", "failed")
     output_layout: str = "flat"  # flat | audiobookshelf (daemon/library.py)
+    output_format: str = "mp3"  # mp3 | m4b (daemon/audio.py)
+    output_split: str = "book"  # book | chapter
+    output_loudness: float | None = -18.0  # LUFS; None keeps the model's level
+    output_true_peak: float = -1.5  # dBTP
 
 
 def _dotted(section: str | None, key: str) -> str:
@@ -359,6 +374,9 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         log_level=values["log_level"], source=path,
         speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
         output_layout=values["output.layout"],
+        output_format=values["output.format"], output_split=values["output.split"],
+        output_loudness=None if values["output.loudness_lufs"] is None else float(values["output.loudness_lufs"]),
+        output_true_peak=float(values["output.true_peak_db"]),
         speech_lexicon=_lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else (),
     )
     return config

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .audio import BookTags, ChapterMark, Mp3Writer
+from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
 from .config import Config
 from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, ReadingOptions, read_book
@@ -31,7 +31,7 @@ from .files import atomic_write_bytes, sha256_of, why_unwritable
 from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
-from .settings import PLACEMENT, BookSettings, requested_settings
+from .settings import ENCODING, PLACEMENT, BookSettings, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,15 @@ class ChapterResult:
 
 @dataclass(frozen=True)
 class ConversionResult:
-    output: Path
+    output: Path  # the book's file; with split: chapter, the first chapter's
     chapters: tuple[ChapterResult, ...]
     audio_seconds: float
     chars_total: int
     segments_resumed: int
     segments_synthesised: int
     seconds: float
+    outputs: tuple[Path, ...] = ()  # every file written, in order (one per chapter when split)
+    loudness: LoudnessReport | None = None
 
 
 def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None = None,
@@ -106,7 +108,9 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
     defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
                             notes=config.speech_notes, tables=config.speech_tables,
-                            pronounce=config.speech_lexicon, layout=config.output_layout)
+                            pronounce=config.speech_lexicon, layout=config.output_layout,
+                            format=config.output_format, split=config.output_split,
+                            loudness_lufs=config.output_loudness, true_peak_db=config.output_true_peak)
     requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
     return prepare(source, requested, config.default_lang, config.default_voice,
                    keep_boilerplate=not config.skip_boilerplate)
@@ -149,6 +153,23 @@ def job_fingerprint(prepared: PreparedBook) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
+def plan_fingerprint(prepared: PreparedBook) -> str:
+    """What is synthesised: the job's fingerprint without the settings that only decide how
+    the audio is encoded (format, split, loudness), so changing those keeps the checkpoints."""
+    plain = {k: getattr(BookSettings, k) for k in ENCODING}
+    return job_fingerprint(dataclasses.replace(prepared, settings=dataclasses.replace(prepared.settings, **plain)))
+
+
+def output_options(settings: BookSettings) -> OutputOptions:
+    return OutputOptions(format=settings.format, split=settings.split, bitrate=settings.bitrate,
+                         loudness_lufs=settings.loudness_lufs, true_peak_db=settings.true_peak_db)
+
+
+def narrator(voice: str | None) -> str:
+    """The narrator the tags name: the Kokoro voice (or blend) that read the book."""
+    return f"Kokoro ({voice})" if voice else "Kokoro"
+
+
 # --------------------------------------------------------------------------- plan on disk
 
 def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
@@ -159,7 +180,7 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
     different number of workers (which changes how the tail is cut).
     """
     plan_file = job_dir / "plan.json"
-    fingerprint = job_fingerprint(prepared)
+    fingerprint = plan_fingerprint(prepared)
     try:
         stored = json.loads(plan_file.read_text(encoding="utf-8"))
         if stored.get("fingerprint") == fingerprint:
@@ -192,13 +213,22 @@ class BookRun:
     """One book's conversion: its plan, finished segments, and the MP3 being written.
 
     The scheduler asks it for tasks and hands back results; it appends
-    checkpoints to the MP3 strictly in order as they become available.
+    checkpoints to the audiobook strictly in order as they become available.
+
+    ``output`` is the book's file; its suffix becomes the format's (.mp3, .m4b).
+    With ``split: chapter`` the chapter files go beside it when its folder is the
+    book's own (``own_folder``: a library folder), else into a folder named after it
+    (``outbox/Book/01 - Title.mp3``), so two books' chapter files never meet.
     """
 
     def __init__(self, prepared: PreparedBook, output: Path, job_dir: Path, workers: int,
                  on_progress: Callable[[Progress], None] | None = None, label: str = "",
-                 segment_chars: int = SEGMENT_CHARS) -> None:
+                 segment_chars: int = SEGMENT_CHARS, own_folder: bool = False) -> None:
         self.prepared = prepared
+        self.options = output_options(prepared.settings)
+        output = output.with_suffix(self.options.suffix)
+        if self.options.split == "chapter" and not own_folder:
+            output = output.with_suffix("") / output.name
         self.output = output
         self.job_dir = job_dir
         self.label = label or prepared.source.name
@@ -221,9 +251,10 @@ class BookRun:
         self.strikes: dict[int, int] = {}  # segment index -> worker deaths while it was being read
         self.tracker = _Tracker(prepared, self.segments, self.done, on_progress)
         self.next_to_write = 0
+        self.position = {c.index: n for n, c in enumerate(prepared.chapters)}  # chapter -> its place
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = Mp3Writer(output, prepared.settings.bitrate)
+            self.audio = BookAudio(output, self.options, [c.title for c in prepared.chapters])
         except (OSError, RuntimeError) as error:
             raise self._output_error(error) from None
         self.flush()  # what a previous run finished goes in first
@@ -249,13 +280,15 @@ class BookRun:
         self.flush()
 
     def flush(self) -> None:
-        """Append every checkpoint that is next in line to the MP3."""
+        """Append every checkpoint that is next in line to the audiobook."""
         try:
             while self.next_to_write < len(self.segments) and self.next_to_write in self.done:
-                frames = self.writer.append_checkpoint(checkpoint_path(self.job_dir, self.next_to_write))
+                segment = self.segments[self.next_to_write]
+                frames = self.audio.add(checkpoint_path(self.job_dir, segment.index),
+                                        self.position[segment.chapter], segment.last_of_chapter)
                 self.tracker.written(self.next_to_write, frames)
                 self.next_to_write += 1
-        except (OSError, RuntimeError) as error:  # libsndfile's errors are RuntimeErrors
+        except (OSError, RuntimeError) as error:  # libsndfile's and FFmpeg's errors are RuntimeErrors
             raise self._output_error(error) from None
 
     @property
@@ -263,29 +296,36 @@ class BookRun:
         return self.next_to_write >= len(self.segments)
 
     def finish(self) -> ConversionResult:
-        """Tag the MP3, rename it into place, and drop the checkpoints."""
+        """Check the loudness, tag the audiobook, rename it into place, and drop the checkpoints."""
         chapters = self.tracker.chapter_results()
         marks = tuple(ChapterMark(c.title, c.start_seconds, c.start_seconds + c.duration_seconds)
                       for c in chapters)
         prepared = self.prepared
         tags = BookTags(prepared.title, prepared.author,
-                        ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover)
+                        ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover,
+                        narrator=narrator(prepared.settings.voice))
         try:
-            self.writer.finish(tags)
+            outputs = self.audio.finish(tags)
         except (OSError, RuntimeError) as error:
-            self.writer.abort()
+            self.audio.abort()
             raise self._output_error(error) from None
         shutil.rmtree(self.job_dir, ignore_errors=True)
+        report = self.audio.report
+        if report is not None and self.options.loudness_lufs is not None:
+            log.info("%s: loudness %.1f LUFS as read, %.1f LUFS written (gain %+.1f dB, %d pass%s)",
+                     self.label, report.model_lufs, report.output_lufs, report.gain_db, report.passes,
+                     "" if report.passes == 1 else "es")
         return ConversionResult(
-            output=self.output, chapters=chapters, audio_seconds=self.writer.frames / SAMPLE_RATE,
+            output=outputs[0], outputs=tuple(outputs), loudness=report,
+            chapters=chapters, audio_seconds=self.audio.frames / SAMPLE_RATE,
             chars_total=prepared.chars_total, segments_resumed=self.resumed,
             segments_synthesised=len(self.segments) - self.resumed,
             seconds=time.monotonic() - self.started,
         )
 
     def abort(self, keep_checkpoints: bool = True) -> None:
-        """Stop: the partial MP3 goes; checkpoints stay for a resume unless told otherwise."""
-        self.writer.abort()
+        """Stop: the partial audiobook goes; checkpoints stay for a resume unless told otherwise."""
+        self.audio.abort()
         if not keep_checkpoints:
             shutil.rmtree(self.job_dir, ignore_errors=True)
 

@@ -56,6 +56,7 @@ class EngineSettings:
     threads: int = 1
     provider: str = CPU
     kind: EngineKind = EngineKind.KOKORO
+    level: float = 0.2  # the tone engines' amplitude: books of different loudness in tests
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,18 @@ SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
 KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables", "pronounce",
-        "layout")
+        "layout", "format", "split", "loudness_lufs", "true_peak_db")
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
 LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/library.py
 PLACEMENT = ("layout",)  # settings that place the audiobook without changing its audio
+FORMATS = ("mp3", "m4b")  # daemon/audio.py
+SPLITS = ("book", "chapter")
+# Settings that change how the audio is encoded, not what is synthesised: never in the
+# plan's fingerprint, so checkpoints stay good when they change.
+ENCODING = ("format", "split", "loudness_lufs", "true_peak_db")
+LOUDNESS_RANGE = (-40.0, -5.0)  # LUFS
+TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
 SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
 MAX_CHAPTER = 10_000  # no book has more; a range beyond it is a mistake or an attack
 MAX_CHAPTER_ITEMS = 1_000
@@ -70,6 +77,10 @@ class BookSettings:
     tables: str = "rows"  # rows | skip
     pronounce: Lexicon = ()  # the listener's pronunciations, merged from every layer
     layout: str = "flat"  # where the audiobook goes, not how it sounds: never in the plan's fingerprint
+    format: str = "mp3"  # mp3 | m4b
+    split: str = "book"  # book | chapter: one file, or one per chapter
+    loudness_lufs: float | None = -18.0  # integrated loudness target; None keeps the model's level
+    true_peak_db: float = -1.5  # the ceiling after the loudness gain
 
     def merged(self, overrides: Mapping[str, Any]) -> "BookSettings":
         """A copy with ``overrides`` (raw, unvalidated values) applied; lexicons add up."""
@@ -90,6 +101,8 @@ class BookSettings:
             record["pronounce"] = as_mapping(self.pronounce)
         if self.layout != "flat":
             record["layout"] = self.layout
+        record.update({key: getattr(self, key) for key in ENCODING
+                       if getattr(self, key) != getattr(BookSettings, key)})
         for key in ("title", "author"):
             if getattr(self, key):
                 record[key] = getattr(self, key)
@@ -193,6 +206,8 @@ def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
         "voice": _voice, "speed": _speed, "lang": _lang, "title": _text,
         "author": _text, "chapters": parse_chapters, "bitrate": _bitrate,
         "notes": _one_of(NOTES), "tables": _one_of(TABLES), "layout": _one_of(LAYOUTS),
+        "format": _one_of(FORMATS), "split": _one_of(SPLITS), "loudness_lufs": _loudness,
+        "true_peak_db": lambda key, value: float(_number_in(key, value, *TRUE_PEAK_RANGE, float)),
         "pronounce": lambda key, value: parse_lexicon(value, key),
     }
     return {key: checkers[key](key, value) for key, value in raw.items()}
@@ -248,6 +263,12 @@ def _number_in(key: str, value: Any, low: float, high: float, kind: type) -> Any
 
 def _speed(key: str, value: Any) -> float:
     return float(_number_in(key, value, *SPEED_RANGE, float))
+
+
+def _loudness(key: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(_number_in(key, value, *LOUDNESS_RANGE, float))
 
 
 def _bitrate(key: str, value: Any) -> int:

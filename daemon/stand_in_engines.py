@@ -29,4 +29,4 @@ class ToneEngine:
             time.sleep(0.3)
         frames = int(len(text) / 15 / speed * SAMPLE_RATE)
         time_axis = np.arange(frames, dtype=np.float32) / SAMPLE_RATE
-        return (0.2 * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)
+        return (self.settings.level * np.sin(2 * np.pi * 220 * time_axis)).astype(np.float32)

@@ -238,12 +238,13 @@ class JobStore:
     def allocate_stem(self, relative_stem: str) -> str:
         """A status-file name no other job has: 'Book', else 'Book (2)', 'Book (3)', ...
 
-        The name leaves room for the audiobook's suffix, so 'Book.mp3' fits as well.
+        The name leaves room for the audiobook's suffix, so 'Book.mp3' fits as well; a
+        'Book.m4b' or a folder 'Book' (one file per chapter) takes the name too.
         """
         def taken(status_file: Path) -> bool:
             stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
             return (stem in self._stems or os.path.lexists(status_file)
-                    or os.path.lexists(status_file.with_suffix(".mp3")))
+                    or any(os.path.lexists(status_file.with_suffix(s)) for s in (".mp3", ".m4b", "")))
 
         chosen = free_name(self.outbox / f"{relative_stem}.json", taken)
         return chosen.relative_to(self.outbox).with_suffix("").as_posix()

@@ -1,0 +1,197 @@
+"""M4B and MP3, one file or one per chapter, at an even loudness: the files as players read them.
+
+The tone engine stands in for the model (a character reads as 1/15 s of tone at a
+chosen level); one test reads the tiny book with the real model in two voices.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+from mutagen.id3 import ID3
+from mutagen.mp4 import MP4
+
+from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions, plan_parts
+from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
+from daemon.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
+from daemon.errors import InvalidSetting
+from daemon.executors import LocalPool
+from daemon.loudness import LoudnessMeter, PeakLimiter
+from daemon.scheduler import convert
+from daemon.settings import BookSettings
+
+from .epubs import simple_book, tiny_png
+
+SENTENCES = [f"Sentence {n} is read aloud here, slowly, and it is long enough to matter." for n in range(36)]
+CHAPTERS = [("The Door", SENTENCES[:12]), ("Search: for Mr. Hyde?", SENTENCES[12:24]), ("The End", SENTENCES[24:])]
+
+
+def decoded(path: Path) -> np.ndarray:
+    """The file's audio as FFmpeg decodes it (MP3 and M4B alike)."""
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]
+    return np.concatenate(frames).astype(np.float64)
+
+
+def lufs(audio: np.ndarray) -> float:
+    return pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(audio)
+
+
+def _convert(tmp_path: Path, name: str, level: float = 0.2, **settings) -> tuple:
+    book = tmp_path / "book.epub"
+    if not book.exists():
+        simple_book(book, CHAPTERS, title="The Test Book", author="Ann Author", cover_png=tiny_png())
+    prepared = prepare(book, BookSettings(voice="af_heart").merged(settings))
+    engine = EngineSettings("unused", "unused", kind=EngineKind.TONE, level=level)
+    run = BookRun(prepared, tmp_path / name / "The Test Book.mp3", tmp_path / f"job-{name}", 2)
+    return run, convert(run, LocalPool(engine, 2))
+
+
+def test_m4b_has_its_chapters_tags_cover_and_the_target_loudness(tmp_path):
+    run, result = _convert(tmp_path, "m4b", level=0.02, format="m4b")
+    assert result.output == tmp_path / "m4b" / "The Test Book.m4b" and result.outputs == (result.output,)
+    assert not list(result.output.parent.glob(".*")), "no partial file left"
+    audio = decoded(result.output)
+    assert abs(len(audio) / SAMPLE_RATE - result.audio_seconds) < 0.1
+    assert abs(lufs(audio) - (-18)) < 1.0
+    assert result.loudness.model_lufs < -35 and result.loudness.passes == 1
+
+    with av.open(str(result.output)) as container:  # FFmpeg's own reading of the chapter atoms
+        chapters = container.chapters()
+        stream = container.streams.audio[0]
+        assert (stream.codec_context.name, stream.rate, stream.channels) == ("aac", 24000, 1)
+    assert [c["metadata"]["title"] for c in chapters] == [title for title, _ in CHAPTERS]
+    starts = [float(c["start"] * c["time_base"]) for c in chapters]
+    assert starts == pytest.approx([c.start_seconds for c in result.chapters], abs=0.01)
+    assert starts[1] > 5
+
+    mp4 = MP4(result.output)
+    assert mp4["\xa9nam"] == ["The Test Book"] and mp4["\xa9alb"] == ["The Test Book"]
+    assert mp4["\xa9ART"] == ["Ann Author"] and mp4["\xa9gen"] == ["Audiobook"]
+    assert mp4["\xa9wrt"] == ["Kokoro (af_heart)"] and bytes(mp4["covr"][0]) == tiny_png()
+    assert [c.title for c in mp4.chapters] == [title for title, _ in CHAPTERS]  # the Nero chpl atom
+    assert abs(mp4.info.length - result.audio_seconds) < 0.1
+    if shutil.which("ffprobe"):
+        shown = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", str(result.output)],
+                               capture_output=True, text=True, check=True).stdout
+        assert shown.count("[CHAPTER]") == 3
+
+
+def test_m4b_one_file_per_chapter_with_track_numbers(tmp_path):
+    run, result = _convert(tmp_path, "split", level=0.6, format="m4b", split="chapter")
+    folder = tmp_path / "split" / "The Test Book"  # a folder of its own in a shared outbox
+    names = ["01 - The Door.m4b", "02 - Search - for Mr. Hyde.m4b", "03 - The End.m4b"]
+    assert [p.name for p in result.outputs] == names and result.output == folder / names[0]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    for number, (path, chapter) in enumerate(zip(result.outputs, result.chapters), 1):
+        mp4 = MP4(path)
+        assert mp4["trkn"] == [(number, 3)] and mp4["\xa9alb"] == ["The Test Book"]
+        assert mp4["\xa9nam"] == [chapter.title] and not mp4.chapters
+        assert abs(mp4.info.length - chapter.duration_seconds) < 0.1
+    whole = np.concatenate([decoded(p) for p in result.outputs])
+    assert abs(lufs(whole) - (-18)) < 1.0 and result.loudness.model_lufs > -12
+
+
+def test_mp3_one_file_per_chapter(tmp_path):
+    run, result = _convert(tmp_path, "mp3", split="chapter", loudness_lufs=-20)
+    assert [p.name for p in result.outputs] == ["01 - The Door.mp3", "02 - Search - for Mr. Hyde.mp3",
+                                               "03 - The End.mp3"]
+    for number, (path, chapter) in enumerate(zip(result.outputs, result.chapters), 1):
+        tags = ID3(path)
+        assert tags["TRCK"].text == [f"{number}/3"] and tags["TALB"].text == ["The Test Book"]
+        assert tags["TIT2"].text == [chapter.title] and not tags.getall("CHAP")
+        assert tags["TCOM"].text == ["Kokoro (af_heart)"]
+        audio, _ = soundfile.read(path)
+        assert abs(len(audio) / SAMPLE_RATE - chapter.duration_seconds) < 0.15
+    whole = np.concatenate([decoded(p) for p in result.outputs])
+    assert abs(lufs(whole) - (-20)) < 1.0
+
+
+def test_chapter_file_names_are_clean_numbered_and_fit():
+    parts = plan_parts(Path("/out/Book.mp3"), "chapter", ["A/B: C?", "", "x" * 400] + ["t"] * 97)
+    assert [p.name for p in (parts[0].path, parts[1].path)] == ["001 - A B - C.mp3", "002 - Chapter 2.mp3"]
+    assert len(parts[2].path.name.encode()) <= 255 and parts[2].path.suffix == ".mp3"
+    assert [p.number for p in parts] == list(range(1, 101))
+
+
+# --------------------------------------------------------------------------- loudness, unit by unit
+
+def _speechlike(seconds: float, level: float, seed: int = 1) -> np.ndarray:
+    """Noise bursts and pauses, with rare loud peaks: closer to speech than a tone."""
+    rng = np.random.default_rng(seed)
+    audio = rng.normal(0, level, int(seconds * SAMPLE_RATE)).astype(np.float32)
+    envelope = (np.sin(np.linspace(0, seconds * 2 * np.pi * 2, len(audio))) > -0.3).astype(np.float32)
+    audio *= envelope
+    audio[:: SAMPLE_RATE // 3] *= 6  # plosives
+    return np.clip(audio, -1, 1)
+
+
+def test_the_streaming_meter_agrees_with_pyloudnorm():
+    audio = _speechlike(30, 0.05)
+    meter = LoudnessMeter()
+    for start in range(0, len(audio), 7777):  # pieces that cut the 100 ms steps anywhere
+        meter.add(audio[start:start + 7777])
+    assert meter.integrated() == pytest.approx(lufs(audio.astype(np.float64)), abs=0.05)
+    assert LoudnessMeter().integrated() == -math.inf
+
+
+def test_the_limiter_keeps_every_sample_under_the_ceiling_and_its_length():
+    audio = _speechlike(10, 0.3)
+    limiter = PeakLimiter(-1.5)
+    out = np.concatenate([limiter.process(audio[i:i + 5000]) for i in range(0, len(audio), 5000)]
+                         + [limiter.flush()])
+    assert len(out) == len(audio)
+    assert np.abs(out).max() <= limiter.ceiling + 1e-6
+    quiet = np.abs(audio) < 0.05  # far from any peak the audio passes untouched
+    assert np.median(np.abs(out[quiet] - audio[quiet])) < 1e-4
+
+
+def _checkpoints(folder: Path, levels: list[float], seconds: float = 20) -> list[Path]:
+    paths = []
+    for n, level in enumerate(levels):
+        paths.append(folder / f"segment-{n:05d}.flac")
+        paths[-1].write_bytes(encode_flac(_speechlike(seconds, level, seed=n)))
+    return paths
+
+
+def test_a_book_louder_after_its_opening_is_encoded_again_from_the_checkpoints(tmp_path):
+    paths = _checkpoints(tmp_path, [0.01] * 3 + [0.05] * 9)  # 60 s quiet, then 3 minutes 14 dB louder
+    audio = BookAudio(tmp_path / "book.mp3", OutputOptions(), ["Only"])
+    for n, path in enumerate(paths):
+        audio.add(path, 0, n == len(paths) - 1)
+    [output] = audio.finish(BookTags("Book", "", "", (ChapterMark("Only", 0, 240),)))
+    assert audio.report.passes == 2
+    assert abs(lufs(decoded(output)) - (-18)) < 1.0  # LAME cuts some of the noise's treble
+    assert not list(tmp_path.glob(".partial*"))
+
+
+def test_loudness_null_keeps_the_models_level(tmp_path):
+    paths = _checkpoints(tmp_path, [0.02, 0.02])
+    audio = BookAudio(tmp_path / "book.m4b", OutputOptions(format="m4b", loudness_lufs=None), ["Only"])
+    for n, path in enumerate(paths):
+        audio.add(path, 0, n == 1)
+    [output] = audio.finish(BookTags("Book", "", "", (ChapterMark("Only", 0, 40),)))
+    source = np.concatenate([soundfile.read(p)[0] for p in paths])
+    assert lufs(decoded(output)) == pytest.approx(lufs(source), abs=0.3)
+
+
+# --------------------------------------------------------------------------- settings
+
+def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
+    book = simple_book(tmp_path / "book.epub", CHAPTERS[:1])
+    plain = prepare(book, BookSettings())
+    m4b = prepare(book, BookSettings().merged({"format": "m4b", "split": "chapter", "loudness_lufs": None}))
+    assert plan_fingerprint(plain) == plan_fingerprint(m4b), "checkpoints stay good"
+    assert job_fingerprint(plain) != job_fingerprint(m4b), "but it is another job"
+    assert m4b.settings.as_record()["format"] == "m4b" and "format" not in plain.settings.as_record()
+    for key, value in (("format", "ogg"), ("split", "page"), ("loudness_lufs", -60), ("true_peak_db", 3)):
+        with pytest.raises(InvalidSetting, match=key):
+            BookSettings().merged({key: value})
