@@ -8,6 +8,7 @@ code and one line on stderr here, and nowhere else.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, models
+from . import __version__, library, models
 from .config import Config, load_config
 from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
 from .backends import make_executor
@@ -93,7 +94,13 @@ def _parser() -> argparse.ArgumentParser:
 
     convert_p = command("convert", "convert one book in the foreground")
     convert_p.add_argument("book", type=Path)
-    convert_p.add_argument("-o", "--output", type=Path, help="MP3 to write (default: beside the book)")
+    convert_p.add_argument("-o", "--output", type=Path,
+                           help="MP3 to write (default: beside the book); with --layout audiobookshelf, "
+                                "the library folder the book's Author/Title folder goes into "
+                                "(default: the book's folder)")
+    convert_p.add_argument("--layout", choices=("flat", "audiobookshelf"),
+                           help="flat: one MP3; audiobookshelf: an Author/[Series/]Title folder with "
+                                "cover and metadata.opf (default: config output.layout)")
     convert_p.add_argument("--voice")
     convert_p.add_argument("--speed", type=float)
     convert_p.add_argument("--lang")
@@ -169,7 +176,7 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Config:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     """The book settings given on the command line (the last layer, over sidecar and folders)."""
-    names = ("voice", "speed", "lang", "bitrate", "chapters")
+    names = ("voice", "speed", "lang", "bitrate", "chapters", "layout")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
@@ -181,12 +188,24 @@ def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
     return free_name(book.with_suffix(".mp3"))  # never overwrite an earlier audiobook
 
 
+def _placement(args: argparse.Namespace, prepared: PreparedBook, fingerprint: str) -> library.Placement:
+    """Where ``convert`` writes: for the library layout, a staging folder in the library
+    folder (``--output``, else the book's folder), named by the job so a rerun resumes."""
+    root = args.output if args.output is not None else args.book.absolute().parent
+    if prepared.settings.layout == library.AUDIOBOOKSHELF and root.exists() and not root.is_dir():
+        raise InvalidSetting(f"{root} is a file; with --layout audiobookshelf, --output is the library "
+                             "folder that the book's Author/Title folder goes into")
+    return library.place(root, prepared.source.stem, prepared, fingerprint)
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     config = _config(args, workers=args.workers, **{"executor.address": args.executor})
     executor = make_executor(config, args.engine, segment_chars=args.segment_chars)
     prepared = prepare_book(config, args.book, flags=_flags(args))
-    output = _output_path(args.book, args.output, args.overwrite)
-    job_dir = config.paths.processing / f"convert-{job_fingerprint(prepared)[:16]}"
+    fingerprint = job_fingerprint(prepared)
+    placement = _placement(args, prepared, fingerprint)
+    output = placement.audio(".mp3") if placement.staged else _output_path(args.book, args.output, args.overwrite)
+    job_dir = config.paths.processing / f"convert-{fingerprint[:16]}"
     print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
           f"language {prepared.settings.lang}", file=sys.stderr)
@@ -202,6 +221,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     result = convert(run, executor)
     if bar:
         bar.close()
+    result = dataclasses.replace(result, output=library.publish(placement, prepared, result.output))
     rate = result.chars_total / max(result.seconds, 1e-6)
     if args.report:
         _write_report(args.report, result)

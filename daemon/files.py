@@ -103,10 +103,11 @@ def commit(tmp: Path, path: Path) -> None:
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
+    """Make a rename into ``folder`` survive a crash (where the filesystem can)."""
     try:
         directory = os.open(folder, os.O_RDONLY)
         try:

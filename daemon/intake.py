@@ -26,6 +26,7 @@ from .config import Config
 from .converter import PreparedBook, job_fingerprint, prepare_book
 from .errors import Cancelled, InboxError, NotABookFile
 from .files import file_kind, inside
+from .library import job_key
 from .mailbox import Mailbox, UploadTicket
 from .settings import sidecar_of
 from .status import ACTIVE, Job, JobStatus, JobStore
@@ -97,7 +98,7 @@ class Intake:
 
     def _decide(self, book: Path, relative: str, prepared: PreparedBook,
                 ticket: UploadTicket | None) -> Decision:
-        key = job_fingerprint(prepared)
+        key = job_key(job_fingerprint(prepared), prepared.settings.layout)
         kept = self.config.after_success == "keep"  # else a completed job's source left the inbox
         same_file = next((j for j in self.store.with_key(key) if j.source == relative
                           and (j.status.active or (kept and j.status is JobStatus.COMPLETED))), None)

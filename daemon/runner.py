@@ -8,14 +8,16 @@ it; the runner itself never fails or moves anything.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from .converter import BookRun, ConversionResult, PreparedBook, Progress
+from . import library
 from .errors import InboxError
-from .files import inside
+from .library import Placement
 from .scheduler import RunEvent, Scheduler
 from .status import Job, JobStatus, utc_now
 
@@ -32,6 +34,7 @@ class ActiveBook:
     job: Job
     prepared: PreparedBook
     run: BookRun | None = None
+    placement: Placement | None = None  # where its audio is written (daemon/library.py)
 
 
 class JobRunner:
@@ -61,6 +64,8 @@ class JobRunner:
         if active.run is not None:
             self.scheduler.remove(active.run)
             active.run.abort(keep_checkpoints=False)
+        if active.placement is not None:
+            library.discard(active.placement)
         return active.job
 
     def shut_down(self) -> None:
@@ -91,13 +96,15 @@ class JobRunner:
     def _start(self, active: ActiveBook) -> None:
         job = active.job
         shape = self.scheduler.executor.shape()  # a cluster's size when this book starts
+        active.placement = library.place(self.outbox, job.stem, active.prepared, job.job_id)
         try:
-            active.run = BookRun(active.prepared, inside(self.outbox, f"{job.stem}.mp3"),
+            active.run = BookRun(active.prepared, active.placement.audio(".mp3"),
                                  self.processing / job.job_id, shape.parallelism,
                                  on_progress=lambda progress: self._progress(active, progress),
                                  label=f"job {job.job_id}", segment_chars=shape.segment_chars)
         except InboxError as error:
             del self.queue[job.job_id]
+            library.discard(active.placement)
             self.on_end(job, None, error)
             return
         job.status, job.started_at = JobStatus.PROCESSING, job.started_at or utc_now()
@@ -123,10 +130,29 @@ class JobRunner:
             return
         job = active.job
         del self.queue[job.job_id]
-        if event.result is not None:
+        result, error = self._published(active, event)
+        if result is not None:
             job.status, job.progress, job.finished_at = JobStatus.COMPLETED, 100.0, utc_now()
-            job.output_file = event.result.output.relative_to(self.outbox).as_posix()
+            job.output_file = result.output.relative_to(self.outbox).as_posix()
             job.chars_done, job.eta_seconds = job.chars_total, 0
-            job.audio_seconds = round(event.result.audio_seconds, 1)
+            job.audio_seconds = round(result.audio_seconds, 1)
             job.chapters = event.run.tracker.chapter_states()  # every chapter written: all done
-        self.on_end(job, event.result, event.error)
+        self.on_end(job, result, error)
+
+    def _published(self, active: ActiveBook, event: RunEvent) -> tuple[ConversionResult | None,
+                                                                         InboxError | None]:
+        """The finished audio moved to where the layout puts it (a library folder gets its
+        cover and metadata first); a failed book's staging folder goes."""
+        assert active.placement is not None
+        if event.result is None:
+            library.discard(active.placement)
+            return None, event.error
+        try:
+            output = library.publish(active.placement, active.prepared, event.result.output)
+        except InboxError as error:
+            library.discard(active.placement)
+            return None, error
+        if output != event.result.output:
+            log.info("job %s: filed in the library as %s", active.job.job_id,
+                     output.parent.relative_to(self.outbox))
+        return dataclasses.replace(event.result, output=output), None

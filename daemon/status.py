@@ -154,11 +154,14 @@ def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def status_files(outbox: Path) -> Iterator[Path]:
-    """Every status file under the outbox (temporary and hidden files left out)."""
+    """Every status file under the outbox (temporary and hidden files left out, and the
+    metadata.json that Audiobookshelf may keep beside a library book's metadata.opf)."""
     for folder, dirs, files in os.walk(outbox):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        library_book = "metadata.opf" in files
         for name in files:
-            if name.endswith(".json") and not name.startswith("."):
+            if name.endswith(".json") and not name.startswith(".") \
+                    and not (library_book and name == "metadata.json"):
                 yield Path(folder) / name
 
 

@@ -39,6 +39,7 @@ class EpubSpec:
     cover_png: bytes | None = None
     extra_documents: Sequence[tuple[str, str]] = ()  # (file name, raw XHTML) added to the spine
     nav_list: str | None = None  # the nav's <ol> content, instead of one entry per chapter
+    extra_metadata: str = ""  # raw elements added to the OPF's <metadata> (series, ISBN, ...)
 
 
 def xhtml(title: str, paragraphs: Sequence[str], body_type: str = "bodymatter") -> str:
@@ -78,9 +79,10 @@ def build_epub(path: Path, spec: EpubSpec) -> Path:
     language = f"<dc:language>{spec.language}</dc:language>" if spec.language else ""
     opf = f"""<?xml version="1.0" encoding="{spec.opf_encoding}"?>
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">
-  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:opf="http://www.idpf.org/2007/opf">
     <dc:identifier id="uid">urn:test:{spec.title}</dc:identifier>
     <dc:title>{spec.title}</dc:title><dc:creator>{spec.author}</dc:creator>{language}
+    {spec.extra_metadata}
   </metadata>
   <manifest>{''.join(manifest)}</manifest>
   <spine{toc_attr}>{''.join(spine)}</spine>
