@@ -16,13 +16,15 @@ plugins wrap every route, outermost first:
 - ``HostPlugin``: the ``Host`` header against the names this machine answers to
   (DNS rebinding);
 - ``AuthPlugin``: the bearer token, from the header; from ``?access_token=`` only
-  on routes a browser opens by URL (the download, later the feed).
+  on routes a browser or a podcast app opens by URL (the download, the feed and the
+  chapters and covers it links to).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -39,6 +41,7 @@ from typing import Any, Callable, Iterable, Iterator
 import bottle
 
 from .config import Config
+from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json, cover_of
 from .files import inside
 from .http_server import ApiServer, Limits
 from .languages import LANGUAGES, VOICES
@@ -111,6 +114,16 @@ class JobView:
             for record in self._pending():
                 totals.add(record)
         return totals
+
+    def finished_books(self, limit: int) -> list[dict[str, Any]]:
+        """Completed jobs with an audiobook of their own (not those sharing another's),
+        the most recently finished first."""
+        with self._lock:
+            snapshot = self._refreshed()
+            done = [s for s in snapshot.ordered
+                    if s["status"] == "completed" and s.get("output_file") and not s.get("duplicate_of")]
+        done.sort(key=lambda s: s.get("finished_at") or "", reverse=True)
+        return done[:limit]
 
     def waiting(self) -> int:
         """Books queued: the index's queued jobs and the uploads not yet taken."""
@@ -355,6 +368,7 @@ class ApiContext:
     jobs: JobView
     uploads: UploadPolicy
     hosts: HostCheck
+    files: FileFactsCache  # size and cover of each finished audiobook, for the feed
     started: float = field(default_factory=time.monotonic)
 
 
@@ -425,9 +439,10 @@ class HostPlugin:
 class AuthPlugin:
     """With ``api.token`` set, the bearer token on every route but the public ones.
 
-    ``?access_token=`` (RFC 6750) only where a browser opens the URL itself and cannot
-    send a header: the page's audio player and download link.  Anywhere else a token in
-    a URL would end up in logs and history for no reason.
+    ``?access_token=`` (RFC 6750) only where a browser or a podcast app opens the URL
+    itself and cannot send a header: the page's audio player and download link, the feed
+    and the chapters and covers it names.  Anywhere else a token in a URL would end up in
+    logs and history for no reason.
     """
 
     name, api = "kokoro_auth", 2
@@ -483,7 +498,8 @@ def cancel_job(job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "message": "Cancellation requested", "status": record["status"]}
 
 
-def download(job_id: str) -> Any:
+def _finished_audio(job_id: str) -> tuple[dict[str, Any], Path]:
+    """A completed job's record and its audio file, which must lie inside the outbox."""
     record = _job_or_404(job_id)
     if record.get("status") != "completed" or not record.get("output_file"):
         raise ApiError(404, "the audiobook is not ready", ["path", "job_id"])
@@ -494,9 +510,64 @@ def download(job_id: str) -> Any:
         raise ApiError(404, "Job not found", ["path", "job_id"]) from None
     if outbox not in target.parents or not target.is_file():  # a link out of the outbox is not served
         raise ApiError(404, "Job not found", ["path", "job_id"])
+    return record, target
+
+
+def download(job_id: str) -> Any:
+    _, target = _finished_audio(job_id)
+    outbox = ctx().config.paths.outbox.resolve()
     relative = target.relative_to(outbox).as_posix()
     mimetype = "audio/mp4" if target.suffix.lower() == ".m4b" else "audio/mpeg"
     return bottle.static_file(relative, root=str(outbox), mimetype=mimetype, download=Path(relative).name)
+
+
+def feed() -> Any:
+    """The podcast feed of finished books (daemon/feed.py); ETag, so polling apps get 304."""
+    context = ctx()
+    links = FeedLinks(_public_base(context.config), context.config.api_token)
+    books = []
+    for summary in context.jobs.finished_books(FEED_ITEMS):
+        facts = context.files.get(summary["job_id"], summary["output_file"])
+        if facts is not None:  # an audiobook someone deleted is left out
+            books.append((summary, facts))
+    body = build_feed(books, links)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    bottle.response.set_header("ETag", etag)
+    bottle.response.set_header("Cache-Control", "no-cache")
+    if etag in bottle.request.get_header("If-None-Match", ""):
+        bottle.response.status = 304
+        return b""
+    bottle.response.content_type = "application/rss+xml; charset=utf-8"
+    return body
+
+
+def _public_base(config: Config) -> str:
+    """Where clients reach this API: api.public_url (a reverse proxy), else the address the
+    request came to (its Host header has passed the host check)."""
+    if config.api_public_url:
+        return config.api_public_url.rstrip("/")
+    environ = bottle.request.environ
+    host = bottle.request.get_header("Host") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+
+def chapters(job_id: str) -> str:
+    """The book's chapters as Podcasting 2.0 JSON chapters."""
+    record, _ = _finished_audio(job_id)
+    bottle.response.content_type = "application/json+chapters"
+    return json.dumps(chapters_json(record), ensure_ascii=False)
+
+
+def cover(job_id: str) -> bytes:
+    """The cover the audiobook carries in its tags (from the EPUB)."""
+    _, target = _finished_audio(job_id)
+    found = cover_of(target)
+    if found is None:
+        raise ApiError(404, "the audiobook has no cover", ["path", "job_id"])
+    data, mime = found
+    bottle.response.content_type = mime
+    bottle.response.set_header("Cache-Control", "max-age=86400")
+    return data
 
 
 def voices() -> dict[str, Any]:
@@ -594,6 +665,9 @@ ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, bool]]] = [
     ("/jobs", "GET", list_jobs, {}),
     ("/jobs/<job_id>", "DELETE", cancel_job, {}),
     ("/download/<job_id>", "GET", download, {"query_token": True}),
+    ("/feed.xml", "GET", feed, {"query_token": True}),
+    ("/chapters/<job_id>", "GET", chapters, {"query_token": True}),
+    ("/cover/<job_id>", "GET", cover, {"query_token": True}),
     ("/voices", "GET", voices, {}),
     ("/languages", "GET", languages, {}),
     ("/health", "GET", health, {"public": True, "any_host": True}),
@@ -613,7 +687,7 @@ def create_app(config: Config) -> bottle.Bottle:
     app.config["kokoro.api"] = ApiContext(
         config=config, mailbox=mailbox, jobs=JobView(paths.outbox, paths.processing, mailbox),
         uploads=UploadPolicy.from_config(config),
-        hosts=HostCheck(config.api_allowed_hosts, config.api_host))
+        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox))
     app.config["kokoro.limits"] = Limits(
         header_timeout=config.api_header_timeout, body_grace=config.api_body_window,
         body_min_rate=config.api_body_min_rate)

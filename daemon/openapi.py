@@ -9,6 +9,8 @@ from .languages import LANGUAGES, VOICES
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _STATUSES = ["queued", "processing", "completed", "failed", "cancelled"]
+_TOKEN_QUERY = {"name": "access_token", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "The token, for podcast apps and players that cannot send a header"}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
                                 "schema": {"type": "integer"}}}
 
@@ -131,6 +133,36 @@ OPENAPI: dict[str, Any] = {
                 "304": {"description": "Not modified"},
                 "401": _error("Missing or wrong token"), "404": _error("Unknown job or not ready"),
                 "416": {"description": "Range not satisfiable"}}}},
+        "/feed.xml": {"get": {
+            "summary": "A podcast feed of the finished books (RSS 2.0, iTunes and Podcasting 2.0 tags)",
+            "description": "One item per finished book, newest first (at most 300): the enclosure is "
+                           "/download/{job_id} with its length and type, podcast:chapters points at "
+                           "/chapters/{job_id}, itunes:image at /cover/{job_id}. URLs are absolute, from "
+                           "api.public_url or the request's Host, and carry ?access_token= when api.token "
+                           "is set. ETag and If-None-Match are supported.",
+            "parameters": [_TOKEN_QUERY],
+            "responses": {"200": {"description": "The feed", "content": {"application/rss+xml": {
+                "schema": {"type": "string"}}}},
+                "304": {"description": "Not modified"},
+                "401": _error("Missing or wrong token")}}},
+        "/chapters/{job_id}": {"get": {
+            "summary": "A finished book's chapters, as Podcasting 2.0 JSON chapters (version 1.2.0)",
+            "parameters": [_JOB_ID, _TOKEN_QUERY],
+            "responses": {"200": {"description": "The chapters", "content": {"application/json+chapters": {
+                "schema": {"type": "object", "required": ["version", "chapters"], "properties": {
+                    "version": {"type": "string"}, "title": {"type": "string"}, "author": {"type": "string"},
+                    "chapters": {"type": "array", "items": {"type": "object", "required": ["startTime"],
+                                                            "properties": {"startTime": {"type": "number"},
+                                                                           "title": {"type": "string"}}}}}}}}},
+                "401": _error("Missing or wrong token"), "404": _error("Unknown job or not ready")}}},
+        "/cover/{job_id}": {"get": {
+            "summary": "The cover a finished audiobook carries (from its EPUB)",
+            "parameters": [_JOB_ID, _TOKEN_QUERY],
+            "responses": {"200": {"description": "The image", "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                "401": _error("Missing or wrong token"),
+                "404": _error("Unknown job, not ready, or no cover")}}},
         "/voices": {"get": {"summary": "The voices", "responses": {
             "200": _json({"type": "object", "required": ["voices"], "properties": {
                 "voices": {"type": "array", "items": {"type": "string", "enum": list(VOICES)}}}}, "Voice ids"),

@@ -1,0 +1,195 @@
+"""The outbox as a podcast: ``GET /feed.xml`` and the chapters and covers its items point at.
+
+RSS 2.0 with the iTunes and Podcasting 2.0 tags podcast apps read: one item per finished
+book (newest first), its enclosure the download URL with the file's length and type,
+``podcast:chapters`` a JSON chapters file (Podcasting 2.0, version 1.2.0) built from the
+status file's chapter times, and the cover the audio file itself carries (ID3 APIC in an
+MP3, ``covr`` in an M4B), so nothing else has to be kept.
+
+The list of books comes from the API's job index (the daemon's journal); what only the
+file knows (its size, whether it has a cover) is read once per book and kept, so a feed
+request opens no file for a book it has seen before.
+"""
+
+from __future__ import annotations
+
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from .files import inside
+
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_ITEMS = 300  # the newest books; a podcast app has no use for ten thousand items at once
+MIME = {".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".m4a": "audio/mp4", ".mp4": "audio/mp4"}
+CHAPTERS_TYPE = "application/json+chapters"
+
+for prefix, uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
+    ET.register_namespace(prefix, uri)
+
+
+def audio_type(name: str) -> str:
+    return MIME.get(Path(name).suffix.lower(), "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the feed needs from a finished book's audio file itself."""
+
+    size: int
+    has_cover: bool
+
+
+class FileFactsCache:
+    """Size and cover of each book's audio, read once: a finished file does not change
+    (a book converted again is another job, with its own id)."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+        self._facts: dict[tuple[str, str], FileFacts | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str, output_file: str) -> FileFacts | None:
+        key = (job_id, output_file)
+        with self._lock:
+            if key in self._facts:
+                return self._facts[key]
+        facts = self._read(output_file)
+        with self._lock:
+            if facts is not None:  # a file not there yet (or gone) is looked for again next time
+                self._facts[key] = facts
+        return facts
+
+    def _read(self, output_file: str) -> FileFacts | None:
+        try:
+            path = inside(self.outbox, output_file)
+            size = path.stat().st_size
+        except (OSError, ValueError):
+            return None
+        return FileFacts(size, cover_of(path) is not None)
+
+
+def cover_of(path: Path) -> tuple[bytes, str] | None:
+    """The cover image an MP3 (APIC) or M4B (covr) carries, with its MIME type."""
+    import mutagen
+    from mutagen.mp4 import MP4Cover
+
+    try:
+        audio = mutagen.File(path)
+    except Exception:  # mutagen raises its own errors for any damaged file
+        return None
+    tags = getattr(audio, "tags", None)
+    if tags is None:
+        return None
+    if hasattr(tags, "getall"):  # ID3
+        pictures = tags.getall("APIC")
+        return (pictures[0].data, pictures[0].mime or "image/jpeg") if pictures else None
+    covers = tags.get("covr") if hasattr(tags, "get") else None
+    if covers:
+        kind = "image/png" if covers[0].imageformat == MP4Cover.FORMAT_PNG else "image/jpeg"
+        return bytes(covers[0]), kind
+    return None
+
+
+def chapters_json(record: dict[str, Any]) -> dict[str, Any]:
+    """Podcasting 2.0 JSON chapters from the status file's chapter list."""
+    chapters = [{"startTime": round(float(c.get("start_seconds") or 0.0), 3), "title": str(c.get("title") or "")}
+                for c in record.get("chapters") or [] if c.get("start_seconds") is not None]
+    return {"version": "1.2.0", "title": record.get("title") or "", "author": record.get("author") or "",
+            "chapters": chapters}
+
+
+@dataclass(frozen=True)
+class FeedLinks:
+    """Absolute URLs of the API, with the access token when one is configured."""
+
+    base: str  # scheme://host[:port][/prefix], no trailing slash
+    token: str | None
+
+    def url(self, path: str) -> str:
+        query = f"?access_token={quote(self.token, safe='')}" if self.token else ""
+        return f"{self.base}{path}{query}"
+
+
+def _rfc2822(stamp: str | None) -> str | None:
+    if not stamp:
+        return None
+    try:
+        return format_datetime(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    node = ET.SubElement(parent, tag, attributes)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def build_feed(books: Iterable[tuple[dict[str, Any], FileFacts]], links: FeedLinks) -> bytes:
+    """The RSS document for finished books (summary, file facts), in the order given."""
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = _sub(rss, "channel")
+    _sub(channel, "title", "Kokoro Inbox")
+    _sub(channel, "link", links.base + "/")
+    description = "Audiobooks read by Kokoro-82M, newest first."
+    _sub(channel, "description", description)
+    _sub(channel, f"{{{ITUNES}}}summary", description)
+    _sub(channel, "language", "en")
+    _sub(channel, f"{{{ITUNES}}}author", "Kokoro Inbox")
+    _sub(channel, f"{{{ITUNES}}}explicit", "false")
+    _sub(channel, f"{{{ITUNES}}}type", "episodic")
+    arts = ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Arts"})
+    ET.SubElement(arts, f"{{{ITUNES}}}category", {"text": "Books"})
+    _sub(channel, f"{{{ATOM}}}link", None, href=links.url("/feed.xml"), rel="self", type="application/rss+xml")
+    books = list(books)
+    covered = next((s for s, f in books if f.has_cover), None)
+    if covered is not None:  # the newest cover stands for the whole shelf
+        image = _sub(channel, "image")
+        _sub(image, "url", links.url(f"/cover/{covered['job_id']}"))
+        _sub(image, "title", "Kokoro Inbox")
+        _sub(image, "link", links.base + "/")
+        _sub(channel, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{covered['job_id']}"))
+    for summary, facts in books:
+        _item(channel, summary, facts, links)
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+
+
+def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links: FeedLinks) -> None:
+    job_id = summary["job_id"]
+    title = summary.get("title") or summary.get("source") or job_id
+    author = summary.get("author") or ""
+    seconds = float(summary.get("audio_seconds") or 0)
+    voice = (summary.get("settings") or {}).get("voice", "")
+    item = _sub(channel, "item")
+    _sub(item, "title", title)
+    _sub(item, f"{{{ITUNES}}}title", title)
+    if author:
+        _sub(item, f"{{{ITUNES}}}author", author)
+    about = f"{title}{' by ' + author if author else ''}, read by Kokoro ({voice or 'default voice'})."
+    _sub(item, "description", about)
+    _sub(item, f"{{{ITUNES}}}summary", about)
+    _sub(item, "guid", job_id, isPermaLink="false")
+    published = _rfc2822(summary.get("finished_at") or summary.get("created_at"))
+    if published:
+        _sub(item, "pubDate", published)
+    _sub(item, "enclosure", None, url=links.url(f"/download/{job_id}"), length=str(facts.size),
+         type=audio_type(summary["output_file"]))
+    _sub(item, f"{{{ITUNES}}}duration", _clock(seconds))
+    _sub(item, f"{{{ITUNES}}}episodeType", "full")
+    _sub(item, f"{{{PODCAST}}}chapters", None, url=links.url(f"/chapters/{job_id}"), type=CHAPTERS_TYPE)
+    if facts.has_cover:
+        _sub(item, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{job_id}"))

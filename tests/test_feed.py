@@ -1,0 +1,80 @@
+"""The podcast feed: parsed as a podcast app would (feedparser), its enclosures, chapters and
+covers fetched through the URLs it names, with the token they carry."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+import requests
+
+from daemon.feed import FeedLinks, FileFacts, build_feed, chapters_json
+
+from .daemon_helpers import free_port
+from .epubs import simple_book, tiny_png
+
+TEXT = ["The fog lifted at last over the river.", "Then the lamps went out one by one."]
+TOKEN = "s3cret/+token"
+
+
+def test_the_feed_lists_finished_books_and_everything_it_names_can_be_fetched(tmp_path, daemon):
+    running = daemon(api__enabled=True, api__port=free_port(), api__token=TOKEN).start()
+    simple_book(running.inbox / "first.epub", [("Fog", TEXT), ("Lamps", TEXT[::-1])], title="First Light",
+                author="Ann Author", cover_png=tiny_png())
+    running.wait_finished(1)
+    time.sleep(1.1)  # finished_at has whole seconds: the second book is the newer one
+    simple_book(running.inbox / "second.epub", [("Only", TEXT)], title="Second Sight", author="Bo Writer")
+    (running.inbox / "broken.epub").write_bytes(b"not a book")
+    jobs = {s["source"]: s for s in running.wait_finished(3)}
+    url = running.url
+
+    assert requests.get(f"{url}/feed.xml").status_code == 401
+    response = requests.get(f"{url}/feed.xml", params={"access_token": TOKEN})
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/rss+xml")
+    assert requests.get(f"{url}/feed.xml", headers={"Authorization": f"Bearer {TOKEN}",
+                                                    "If-None-Match": response.headers["ETag"]}).status_code == 304
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.version == "rss20" and parsed.feed.title == "Kokoro Inbox"
+    assert [e.title for e in parsed.entries] == ["Second Sight", "First Light"]  # newest first; no failed job
+    first = parsed.entries[1]
+    assert first.id == jobs["first.epub"]["job_id"] and first.author == "Ann Author"
+    assert first.itunes_duration.count(":") == 2 and first.published_parsed is not None
+
+    for entry in parsed.entries:
+        [enclosure] = entry.enclosures
+        assert enclosure.type == "audio/mpeg" and enclosure.href.startswith(url + "/download/")
+        assert parse_qs(urlsplit(enclosure.href).query)["access_token"] == [TOKEN]
+        audio = requests.get(enclosure.href)  # the app's request: the token in the URL, no header
+        assert audio.status_code == 200 and len(audio.content) == int(enclosure.length) > 1000
+
+    root = parsed.feed  # channel image: the newest book with a cover
+    assert root.image.href.startswith(f"{url}/cover/{jobs['first.epub']['job_id']}?access_token=")
+    assert requests.get(first.image.href).content == tiny_png()
+    assert "image" not in parsed.entries[0]  # no cover in that EPUB, so none is promised
+
+    chapters_url = first.podcast_chapters["url"]
+    assert first.podcast_chapters["type"] == "application/json+chapters"
+    chapters = requests.get(chapters_url)
+    assert chapters.headers["Content-Type"].startswith("application/json+chapters")
+    body = chapters.json()
+    assert body["version"] == "1.2.0" and [c["title"] for c in body["chapters"]] == ["Fog", "Lamps"]
+    assert body["chapters"][0]["startTime"] == 0 and body["chapters"][1]["startTime"] > 0
+    assert requests.get(chapters_url.partition("?")[0]).status_code == 401
+    assert running.stop() == 0
+
+
+def test_links_use_the_public_url_and_m4b_is_audio_mp4():
+    summary = {"job_id": "6f1c2a1e-0000-4000-8000-000000000000", "title": "A & B <c>", "author": "Ann",
+               "output_file": "Ann/A & B/A & B.m4b", "audio_seconds": 3723.4, "finished_at": "2026-11-28T11:00:00Z",
+               "settings": {"voice": "bf_emma"}}
+    body = build_feed([(summary, FileFacts(1234, False))], FeedLinks("https://books.example.org/kokoro", None))
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo
+    [entry] = parsed.entries
+    assert entry.title == "A & B <c>" and entry.itunes_duration == "1:02:03"
+    assert entry.enclosures[0].type == "audio/mp4" and entry.enclosures[0].length == "1234"
+    assert entry.enclosures[0].href == f"https://books.example.org/kokoro/download/{summary['job_id']}"
+    assert chapters_json({"chapters": [{"title": "One", "start_seconds": 0.0}]})["chapters"] == \
+        [{"startTime": 0.0, "title": "One"}]
