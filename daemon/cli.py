@@ -8,7 +8,6 @@ code and one line on stderr here, and nowhere else.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -214,6 +213,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         executor.start()  # first: a cluster's size decides how the book's tail is cut
         shape = executor.shape()
         run = BookRun(prepared, output, job_dir, shape.parallelism, segment_chars=shape.segment_chars,
+                      own_folder=placement.staged,
                       on_progress=bar.update if bar else _log_progress(prepared))
     except BaseException:
         executor.close()
@@ -221,7 +221,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     result = convert(run, executor)
     if bar:
         bar.close()
-    result = dataclasses.replace(result, output=library.publish(placement, prepared, result.output))
+    result = library.publish(placement, prepared, result)
     rate = result.chars_total / max(result.seconds, 1e-6)
     if args.report:
         _write_report(args.report, result)

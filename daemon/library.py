@@ -26,6 +26,7 @@ goes to (the converter picks the suffix, and may write several files there);
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
@@ -41,7 +42,7 @@ from .errors import OutputError
 from .files import atomic_write_bytes, fit_name, sync_folder, why_unwritable
 
 if TYPE_CHECKING:
-    from .converter import PreparedBook
+    from .converter import ConversionResult, PreparedBook
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,20 @@ def place(outbox: Path, stem: str, prepared: "PreparedBook", job_id: str) -> Pla
     return Placement(staging, sanitize(prepared.title) or UNTITLED, outbox, target)
 
 
-def publish(placement: Placement, prepared: "PreparedBook", output: Path) -> Path:
+def publish(placement: Placement, prepared: "PreparedBook", result: "ConversionResult") -> "ConversionResult":
     """Finish a converted book: cover and metadata.opf beside the audio, the folder renamed
-    into place.  Returns where ``output`` (a file the converter wrote) is now."""
+    into place.  Returns the result with its files where they are now."""
     if not placement.staged:
-        return output
+        return result
+    final = _publish_folder(placement, prepared)
+
+    def moved(path: Path) -> Path:
+        return final / path.relative_to(placement.folder)
+    return dataclasses.replace(result, output=moved(result.output),
+                               outputs=tuple(moved(path) for path in result.outputs))
+
+
+def _publish_folder(placement: Placement, prepared: "PreparedBook") -> Path:
     try:
         write_cover(placement.folder, prepared.book.cover)
         atomic_write_bytes(placement.folder / OPF_NAME, opf_document(prepared))
@@ -176,7 +186,7 @@ def publish(placement: Placement, prepared: "PreparedBook", output: Path) -> Pat
     except OSError as error:
         raise OutputError(f"cannot put the audiobook into the library: "
                           f"{why_unwritable(placement.outbox, error)}") from None
-    return final / output.relative_to(placement.folder)
+    return final
 
 
 def discard(placement: Placement) -> None:

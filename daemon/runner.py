@@ -8,7 +8,6 @@ it; the runner itself never fails or moves anything.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +100,8 @@ class JobRunner:
             active.run = BookRun(active.prepared, active.placement.audio(".mp3"),
                                  self.processing / job.job_id, shape.parallelism,
                                  on_progress=lambda progress: self._progress(active, progress),
-                                 label=f"job {job.job_id}", segment_chars=shape.segment_chars)
+                                 label=f"job {job.job_id}", segment_chars=shape.segment_chars,
+                                 own_folder=active.placement.staged)
         except InboxError as error:
             del self.queue[job.job_id]
             library.discard(active.placement)
@@ -148,11 +148,11 @@ class JobRunner:
             library.discard(active.placement)
             return None, event.error
         try:
-            output = library.publish(active.placement, active.prepared, event.result.output)
+            result = library.publish(active.placement, active.prepared, event.result)
         except InboxError as error:
             library.discard(active.placement)
             return None, error
-        if output != event.result.output:
+        if active.placement.staged:
             log.info("job %s: filed in the library as %s", active.job.job_id,
-                     output.parent.relative_to(self.outbox))
-        return dataclasses.replace(event.result, output=output), None
+                     result.output.parent.relative_to(self.outbox))
+        return result, None

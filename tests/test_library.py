@@ -9,6 +9,7 @@ processing, as its xml2js does (so ``opf:role`` must be spelled so, literally), 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from daemon import library
-from daemon.converter import PreparedBook, job_fingerprint, prepare
+from daemon.converter import ConversionResult, PreparedBook, job_fingerprint, prepare
 from daemon.epub import read_book
 from daemon.files import NAME_MAX
 from daemon.settings import BookSettings
@@ -285,7 +286,8 @@ def test_a_book_is_built_hidden_and_renamed_into_place_never_over_a_users_folder
                          cover_png=tiny_png())
     prepared = _prepared(source)
     flat = library.place(outbox, "sub/Fog", prepare(source, BookSettings(voice="af_heart")), "0123abcd")
-    assert flat.audio(".mp3") == outbox / "sub" / "Fog.mp3" and library.publish(flat, prepared, Path("x")) == Path("x")
+    result = ConversionResult(Path("x"), (), 1.0, 1, 0, 1, 1.0)
+    assert flat.audio(".mp3") == outbox / "sub" / "Fog.mp3" and library.publish(flat, prepared, result) is result
 
     users = outbox / "Ann Author" / "Fog"
     users.mkdir(parents=True)
@@ -297,7 +299,9 @@ def test_a_book_is_built_hidden_and_renamed_into_place_never_over_a_users_folder
         audio = placement.audio(".mp3")
         audio.parent.mkdir(parents=True)
         audio.write_bytes(b"audio " + job_id.encode())
-        finals.append(library.publish(placement, prepared, audio))
+        published = library.publish(placement, prepared, dataclasses.replace(result, output=audio, outputs=(audio,)))
+        assert published.outputs == (published.output,)
+        finals.append(published.output)
         assert not placement.folder.exists()
     assert [f.relative_to(outbox).as_posix() for f in finals] == ["Ann Author/Fog (2)/Fog.mp3",
                                                                   "Ann Author/Fog (3)/Fog.mp3"]
@@ -368,19 +372,35 @@ def test_the_daemon_files_a_dropped_book_into_the_library(tmp_path, daemon):
     assert json.loads((d.outbox / "fog.json").read_text())["output_file"] == shelf["output_file"]
 
 
+def _convert(tmp_path: Path, book: Path, *args: str, models: Path | None = None) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"models:\n  dir: {models or tmp_path}\nworkers: 1\n"
+                      f"paths:\n  processing: {tmp_path / 'processing'}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_INBOX_")}
+    result = subprocess.run([sys.executable, "-m", "daemon", "convert", "--config", str(config), str(book),
+                             "--layout", "audiobookshelf", "-o", str(tmp_path / "library"), "--quiet", *args],
+                            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+def test_convert_files_m4b_chapter_files_into_one_library_folder(tmp_path):
+    book = simple_book(tmp_path / "fog.epub", [("The Door", TEXT[:1]), ("The Street", TEXT[1:2])],
+                       title="Fog", author="Ann Author", cover_png=tiny_png())
+    (tmp_path / "fog.yaml").write_text("format: m4b\nsplit: chapter\n")
+    _convert(tmp_path, book, "--engine", "tone")
+    folder = tmp_path / "library" / "Ann Author" / "Fog"
+    assert sorted(os.listdir(folder)) == ["01 - The Door.m4b", "02 - The Street.m4b", "cover.png", "metadata.opf"]
+    assert sorted(os.listdir(tmp_path / "library")) == ["Ann Author"]
+    _convert(tmp_path, book, "--engine", "tone")  # again: beside it, not into it
+    assert sorted(os.listdir(folder.parent)) == ["Fog", "Fog (2)"]
+
+
 def test_convert_with_the_real_model_into_a_library_folder(tmp_path, real_models):
     book = simple_book(tmp_path / "Small Book.epub", [("The Door", TEXT[:1]), ("The Street", TEXT[1:2])],
                        title="Small Book", author="R. L. Stevenson", cover_png=tiny_png(),
                        extra_metadata=CALIBRE_SERIES)
-    config = tmp_path / "config.yaml"
-    config.write_text(f"models:\n  dir: {real_models}\nworkers: 1\n"
-                      f"paths:\n  processing: {tmp_path / 'processing'}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_INBOX_")}
-    result = subprocess.run([sys.executable, "-m", "daemon", "convert", "--config", str(config), str(book),
-                             "--layout", "audiobookshelf", "-o", str(tmp_path / "library"), "--quiet"],
-                            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    _convert(tmp_path, book, models=real_models)
     folder = tmp_path / "library" / "R. L. Stevenson" / "London Nights" / "Vol 2 - Small Book"
     audio = folder / "Small Book.mp3"
     assert sorted(os.listdir(folder)) == ["Small Book.mp3", "cover.png", "metadata.opf"]
