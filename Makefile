@@ -15,9 +15,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Verified model files in ./models, from a cache outside the repo (instant the second time).
+# Verified model files in ./models (where the tests and `make run` look), from a cache outside
+# the repo (instant the second time). Without --dir, `models fetch` fills the user's data folder.
 models: install
-	$(BIN)/kokoro-inbox models fetch
+	$(BIN)/kokoro-inbox models fetch --dir models
 
 # The daemon on ./inbox -> ./outbox (folders and defaults as in config.example.yaml).
 run: models

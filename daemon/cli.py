@@ -8,10 +8,12 @@ code and one line on stderr here, and nowhere else.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import resource
+import shlex
 import signal
 import sys
 import time
@@ -23,7 +25,7 @@ from .config import Config, load_config
 from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
 from .backends import make_executor
 from .engine import EngineKind, quiet_phonemizer
-from .errors import InboxError, InvalidSetting, StartupError
+from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
 from .files import free_name
 from .languages import LANGUAGES, VOICES
 from .scheduler import convert
@@ -131,6 +133,8 @@ def _parser() -> argparse.ArgumentParser:
 
     models_p = command("models", "fetch or check the model files")
     models_p.add_argument("action", choices=("fetch", "check"))
+    models_p.add_argument("--dir", type=Path, help="the models folder (default: config models.dir, else "
+                          "./models if it holds the files, else ~/.local/share/kokoro-inbox/models)")
     models_p.set_defaults(handler=cmd_models)
 
     run_p = command("run", "the daemon: watch the inbox, convert books, serve the API")
@@ -198,7 +202,9 @@ def _placement(args: argparse.Namespace, prepared: PreparedBook, fingerprint: st
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    config = _config(args, workers=args.workers, **{"executor.address": args.executor})
+    config = _config(args, workers=args.workers, **{"executor.address": args.executor,
+                                                    "paths.processing": _convert_checkpoints(args)})
+    _ensure_model(config, args.engine)
     executor = make_executor(config, args.engine, segment_chars=args.segment_chars)
     prepared = prepare_book(config, args.book, flags=_flags(args))
     fingerprint = job_fingerprint(prepared)
@@ -230,6 +236,33 @@ def cmd_convert(args: argparse.Namespace) -> int:
           + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
           file=sys.stderr)
     return 0
+
+
+def _convert_checkpoints(args: argparse.Namespace) -> str | None:
+    """Where ``convert`` keeps what it has read so far: without a config, in the user's cache
+    rather than a ``processing/`` folder in whatever folder it was run from."""
+    if args.config is not None or "KOKORO_INBOX_PATHS_PROCESSING" in os.environ:
+        return None
+    return str(models.cache_dir() / "processing")
+
+
+def _ensure_model(config: Config, engine: EngineKind) -> None:
+    """The model files, or an offer to fetch them on a terminal (elsewhere: the command, exit 3)."""
+    if engine is not EngineKind.KOKORO or config.executor_address:
+        return  # the stand-in engines need none; Dask workers have their own
+    folder = config.models_dir
+    variant = config.models_variant if (folder / models.model_name(config.models_variant)).exists() else "int8"
+    if not models.problems(folder, variant, tagger=False):
+        return
+    command = f"kokoro-inbox models fetch --dir {shlex.quote(str(folder))}"
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise ModelMissing(f"the Kokoro model files are not in {folder}; fetch them (about 125 MB) with: {command}")
+    sys.stderr.write(f"The Kokoro model files (about 125 MB) are not in {folder}. Fetch them now? [Y/n] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("", "y", "yes"):
+        raise ModelMissing(f"no model files; fetch them when you like with: {command}")
+    for path in models.fetch(folder, config.models_variant):
+        print(f"ok  {path}", file=sys.stderr)
 
 
 def _write_report(path: Path, result: ConversionResult) -> None:
@@ -428,6 +461,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     config = _config(args)
+    if args.dir is not None:
+        config = dataclasses.replace(config, models_dir=args.dir.expanduser().resolve())
     if args.action == "fetch":
         for path in models.fetch(config.models_dir, config.models_variant):
             print(f"ok  {path}")

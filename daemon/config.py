@@ -18,6 +18,7 @@ import yaml
 
 from .errors import ConfigError, InvalidSetting
 from .languages import check_language, parse_voice
+from .models import default_models_dir
 from .settings import BITRATE_RANGE, FORMATS, LOUDNESS_RANGE, SPEED_RANGE, SPLITS, TRUE_PEAK_RANGE
 
 ENV_PREFIX = "KOKORO_INBOX_"
@@ -164,7 +165,7 @@ def _lang(key: str, value: Any) -> str:
 SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     "paths": {name: (name, _text()) for name in ("inbox", "outbox", "archive", "failed", "processing")},
     "models": {
-        "dir": ("models", _text()),
+        "dir": (None, _text(optional=True)),  # null: ./models if it has the files, else the XDG folder
         "variant": ("int8", _choice("int8", "fp32")),
         "provider": ("auto", _provider),
     },
@@ -352,7 +353,9 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
     _check_folders(paths)
     workers = values["workers"]
     config = Config(
-        paths=paths, models_dir=folder("models.dir"), models_variant=values["models.variant"],
+        paths=paths, models_variant=values["models.variant"],
+        models_dir=folder("models.dir") if values["models.dir"] else
+        default_models_dir(base / "models", values["models.variant"]),
         models_provider=values["models.provider"], watch_mode=values["watch.mode"],
         settle_seconds=float(values["watch.settle_seconds"]),
         rescan_seconds=float(values["watch.rescan_seconds"]),

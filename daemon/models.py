@@ -87,6 +87,22 @@ def cache_dir() -> Path:
     return Path(base) / "kokoro-inbox"
 
 
+def user_models_dir() -> Path:
+    """The user's own copy of the model (XDG data folder), for ``convert`` run from anywhere."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is to be ignored
+        base = str(Path.home() / ".local" / "share")
+    return Path(base) / "kokoro-inbox" / "models"
+
+
+def default_models_dir(local: Path, variant: str = "int8") -> Path:
+    """Where the model is when no config names ``models.dir``: ``local`` (``./models``, as
+    ``make models`` fills it) when it holds the files, else the user's data folder."""
+    if (local / VOICES).is_file() and any((local / name).is_file() for name in (model_name(variant), INT8_MODEL)):
+        return local
+    return user_models_dir()
+
+
 def identify(path: Path, name: str) -> Identity | None:
     """The known identity ``path`` has, or None (missing, partial, corrupt)."""
     try:
