@@ -44,10 +44,11 @@ from .config import Config
 from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json, cover_of
 from .files import inside
 from .http_server import ApiServer, Limits
-from .languages import LANGUAGES, VOICES
+from .languages import LANGUAGES, VOICES, describe_voice
 from .mailbox import Mailbox, UploadTicket
 from .status import JobIndex, JobStatus, is_job_id, journal_path
 from .upload import ApiError, ClientGone, UploadPolicy, receive_upload
+from .voice_samples import SampleUnavailable, VoiceSamples
 
 __all__ = ["ApiError", "ApiServer", "create_app"]
 
@@ -369,6 +370,7 @@ class ApiContext:
     uploads: UploadPolicy
     hosts: HostCheck
     files: FileFactsCache  # size and cover of each finished audiobook, for the feed
+    samples: VoiceSamples  # a few seconds of each voice, made on first request
     started: float = field(default_factory=time.monotonic)
 
 
@@ -571,7 +573,30 @@ def cover(job_id: str) -> bytes:
 
 
 def voices() -> dict[str, Any]:
-    return {"voices": list(VOICES)}
+    """The original ``voices`` list, and beside it each voice as a person names it."""
+    details = [{**describe_voice(v), "sample": f"/voices/{v}/sample"} for v in VOICES]
+    for detail in details:  # the voice a book of its language gets unless another is asked for
+        detail["default"] = LANGUAGES[detail["lang"]].default_voice == detail["id"]
+    return {"voices": list(VOICES), "details": details}
+
+
+SAMPLE_WAIT = 10.0  # seconds a request waits for a new sample before 503 and Retry-After
+
+
+def voice_sample(name: str) -> Any:
+    """A few seconds of the voice (WAV), made on the first request and kept."""
+    if name not in VOICES:
+        raise ApiError(404, "Invalid voice selection", ["path", "name"])
+    try:
+        path = ctx().samples.get(name, SAMPLE_WAIT)
+    except SampleUnavailable as error:
+        raise ApiError(503, error.message, ["path", "name"]) from None
+    if path is None:
+        raise ApiError(503, "the sample is being made; try again in a few seconds", ["path", "name"],
+                       headers={"Retry-After": "5"})
+    response = bottle.static_file(path.name, root=str(path.parent), mimetype="audio/wav")
+    response.set_header("Cache-Control", "max-age=86400")
+    return response
 
 
 def languages() -> dict[str, Any]:
@@ -669,6 +694,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, bool]]] = [
     ("/chapters/<job_id>", "GET", chapters, {"query_token": True}),
     ("/cover/<job_id>", "GET", cover, {"query_token": True}),
     ("/voices", "GET", voices, {}),
+    ("/voices/<name>/sample", "GET", voice_sample, {"query_token": True}),
     ("/languages", "GET", languages, {}),
     ("/health", "GET", health, {"public": True, "any_host": True}),
     ("/metrics", "GET", metrics, {}),
@@ -687,7 +713,8 @@ def create_app(config: Config) -> bottle.Bottle:
     app.config["kokoro.api"] = ApiContext(
         config=config, mailbox=mailbox, jobs=JobView(paths.outbox, paths.processing, mailbox),
         uploads=UploadPolicy.from_config(config),
-        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox))
+        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox),
+        samples=VoiceSamples(paths.processing / "voice-samples", config.models_dir, config.models_variant))
     app.config["kokoro.limits"] = Limits(
         header_timeout=config.api_header_timeout, body_grace=config.api_body_window,
         body_min_rate=config.api_body_min_rate)

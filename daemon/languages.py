@@ -41,6 +41,22 @@ VOICES: tuple[str, ...] = (
     "zm_yunxia", "zm_yunyang",
 )
 
+# A voice id's first letter: the language (and accent) it was made for.
+VOICE_LANGUAGES = {"a": ("en-us", "American English"), "b": ("en-gb", "British English"),
+                   "e": ("es", "Spanish"), "f": ("fr-fr", "French"), "h": ("hi", "Hindi"),
+                   "i": ("it", "Italian"), "j": ("ja", "Japanese"), "p": ("pt-br", "Brazilian Portuguese"),
+                   "z": ("cmn", "Mandarin Chinese")}
+
+
+def describe_voice(voice: str) -> dict[str, str]:
+    """A voice as a person names it: ``bf_emma`` is "Emma — British English, female"."""
+    lang, accent = VOICE_LANGUAGES[voice[0]]
+    gender = "female" if voice[1] == "f" else "male"
+    name = voice.partition("_")[2].capitalize()
+    return {"id": voice, "name": name, "lang": lang, "language": accent, "gender": gender,
+            "label": f"{name} \u2014 {accent}, {gender}"}
+
+
 # ISO 639-2 codes, as the ID3 TLAN frame wants them.
 ISO639_2 = {"en-us": "eng", "en-gb": "eng", "es": "spa", "fr-fr": "fra", "hi": "hin",
             "it": "ita", "ja": "jpn", "pt-br": "por", "cmn": "zho"}

@@ -163,10 +163,31 @@ OPENAPI: dict[str, Any] = {
                 "image/png": {"schema": {"type": "string", "format": "binary"}}}},
                 "401": _error("Missing or wrong token"),
                 "404": _error("Unknown job, not ready, or no cover")}}},
-        "/voices": {"get": {"summary": "The voices", "responses": {
+        "/voices": {"get": {"summary": "The voices", "description": "voices is the original list of ids; "
+                            "details names each as a person would, with the URL of a short sample.",
+                            "responses": {
             "200": _json({"type": "object", "required": ["voices"], "properties": {
-                "voices": {"type": "array", "items": {"type": "string", "enum": list(VOICES)}}}}, "Voice ids"),
+                "voices": {"type": "array", "items": {"type": "string", "enum": list(VOICES)}},
+                "details": {"type": "array", "items": {"type": "object", "required": ["id", "label"], "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string", "example": "Emma"},
+                    "lang": {"type": "string", "example": "en-gb"},
+                    "language": {"type": "string", "example": "British English"},
+                    "gender": {"type": "string", "enum": ["female", "male"]},
+                    "label": {"type": "string", "example": "Emma \u2014 British English, female"},
+                    "sample": {"type": "string", "example": "/voices/bf_emma/sample"},
+                    "default": {"type": "boolean", "description": "The voice its language's books get "
+                                                                  "unless another is asked for"}}}}}},
+                "Voice ids, and details"),
             "401": _error("Missing or wrong token")}}},
+        "/voices/{name}/sample": {"get": {
+            "summary": "A few seconds of the voice (WAV), made on the first request and kept",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "A voice id from /voices"}, _TOKEN_QUERY],
+            "responses": {"200": {"description": "The sample", "content": {"audio/wav": {
+                "schema": {"type": "string", "format": "binary"}}}},
+                "401": _error("Missing or wrong token"), "404": _error("Not a voice"),
+                "503": {**_error("Still being made (try again after Retry-After), or the model files "
+                                 "are missing"), "headers": _RETRY_AFTER}}}},
         "/languages": {"get": {"summary": "The languages", "responses": {
             "200": _json({"type": "object", "required": ["languages"], "properties": {
                 "languages": {"type": "array", "items": {"type": "string"}}}}, "Language codes"),

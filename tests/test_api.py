@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -230,6 +232,25 @@ def test_jobs_list_cancel_metrics_and_health(tmp_path, served):
     assert requests.delete(f"{daemon.url}/jobs/{job_id}").status_code == 409
 
 
+def test_voices_keep_their_original_shape_with_details_beside_and_a_sample_by_ear(served, real_models):
+    daemon = served()
+    body = requests.get(f"{daemon.url}/voices").json()
+    assert body["voices"][:2] == ["af_alloy", "af_aoede"] and len(body["voices"]) == 54
+    emma = next(d for d in body["details"] if d["id"] == "bf_emma")
+    assert emma["label"] == "Emma \u2014 British English, female" and emma["lang"] == "en-gb"
+    assert requests.get(f"{daemon.url}/voices/nobody/sample").status_code == 404
+    deadline = time.monotonic() + 60
+    while (sample := requests.get(daemon.url + emma["sample"])).status_code == 503:
+        assert sample.headers["Retry-After"] and time.monotonic() < deadline, sample.text
+        time.sleep(1)
+    assert sample.status_code == 200 and sample.headers["Content-Type"] == "audio/wav"
+    audio, rate = soundfile.read(io.BytesIO(sample.content))
+    assert rate == 24000 and 1.5 < len(audio) / rate < 6
+    began = time.monotonic()
+    assert requests.get(daemon.url + emma["sample"]).content == sample.content  # kept: made once
+    assert time.monotonic() - began < 1
+
+
 def test_a_token_guards_everything_but_health(tmp_path, served):
     daemon = served(api__token="s3cret")
     assert requests.get(f"{daemon.url}/voices").status_code == 401
@@ -269,7 +290,7 @@ def test_openapi_describes_every_route(tmp_path):
     from daemon.api import create_app
     from daemon.config import load_config
     app = create_app(load_config(write_config(tmp_path), environ={}))
-    routes = {(r.rule.replace("<job_id>", "{job_id}"), r.method.lower()) for r in app.routes
+    routes = {(re.sub(r"<(\w+)>", r"{\1}", r.rule), r.method.lower()) for r in app.routes
               if not r.rule.startswith("/static/")}
     described = {(path, method) for path, item in OPENAPI["paths"].items() for method in item}
     assert routes == described

@@ -28,6 +28,11 @@ def test_upload_through_the_page_and_watch_it_finish(tmp_path):
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             page.goto(daemon.url + "/")
             expect(page.locator("#voice option")).to_have_count(54)
+            expect(page.locator("#voice option[value=bf_emma]")).to_have_text("Emma \u2014 British English, female")
+            page.select_option("#lang", "fr-fr")  # the voice picker follows the language
+            expect(page.locator("#voice")).to_have_value("ff_siwis")
+            page.select_option("#lang", "en-us")
+            expect(page.locator("#voice")).to_have_value("af_heart")
             page.set_input_files("#file", str(book))
             page.select_option("#voice", "bf_emma")
             page.fill("#speed", "1.1")

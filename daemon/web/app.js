@@ -147,17 +147,70 @@ $("search").addEventListener("input", () => {
 });
 $("more").addEventListener("click", showMore);
 
+let voiceDetails = [];  // from /voices: id, label ("Emma — British English, female"), lang, sample
+
 async function fillPickers() {
   try {
-    const [{ voices }, { languages }] = await Promise.all([getJSON("/voices"), getJSON("/languages")]);
-    $("voice").replaceChildren(...voices.map((v) => element("option", { value: v }, v)));
-    $("voice").value = "af_heart";
-    $("lang").replaceChildren(...languages.map((l) => element("option", { value: l }, l)));
+    const [{ voices, details }, { languages }] = await Promise.all([getJSON("/voices"), getJSON("/languages")]);
+    voiceDetails = details || voices.map((v) => ({ id: v, label: v, lang: "", sample: "/voices/" + v + "/sample" }));
+    const names = Object.fromEntries(voiceDetails.map((d) => [d.lang, d.language]));
+    $("lang").replaceChildren(...languages.map((l) => element("option", { value: l }, names[l] ? names[l] : l)));
     $("lang").value = "en-us";
+    followLanguage("af_heart");
   } catch (error) {
     $("message").textContent = error.message;
   }
 }
+
+// The voices of the chosen language come first, and one of them is chosen; the others stay
+// below (an American voice may read a British book).
+function followLanguage(wanted) {
+  wanted = wanted || $("voice").value;  // read before the options are rebuilt
+  const lang = $("lang").value, english = lang.startsWith("en-");
+  const rank = (d) => (d.lang === lang ? 0 : english && d.lang.startsWith("en-") ? 1 : 2);
+  const groups = [[], [], []];
+  for (const d of voiceDetails) groups[rank(d)].push(element("option", { value: d.id }, d.label));
+  const titles = ["Voices for this language", "Other English voices", "Other languages"];
+  $("voice").replaceChildren(...groups.flatMap((options, i) =>
+    options.length ? [element("optgroup", { label: titles[i] }, ...options)] : []));
+  const current = voiceDetails.find((d) => d.id === wanted);
+  const fallback = voiceDetails.find((d) => d.lang === lang && d.default) || voiceDetails.find((d) => d.lang === lang);
+  $("voice").value = current && rank(current) === 0 ? current.id : (fallback || voiceDetails[0]).id;
+}
+
+$("lang").addEventListener("change", () => followLanguage());
+
+// A few seconds of the chosen voice; the first time the server makes it (503 + Retry-After).
+let sampleAudio = null;
+$("listen").addEventListener("click", async () => {
+  const detail = voiceDetails.find((d) => d.id === $("voice").value);
+  if (!detail) return;
+  $("listen").disabled = true;
+  try {
+    for (let tries = 0; tries < 12; tries++) {
+      const response = await fetch(detail.sample, { headers: headers() });
+      if (response.status === 503 && response.headers.get("Retry-After")) {
+        $("message").textContent = "Making a sample of " + detail.label + "…";
+        await new Promise((done) => setTimeout(done, 1000 * Number(response.headers.get("Retry-After"))));
+        continue;
+      }
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        throw new Error(body.detail ? body.detail.msg : "The server answered " + response.status + ".");
+      }
+      if (sampleAudio) URL.revokeObjectURL(sampleAudio.src);
+      sampleAudio = new Audio(URL.createObjectURL(await response.blob()));
+      $("message").textContent = "";
+      await sampleAudio.play();
+      return;
+    }
+    throw new Error("The sample is taking long; try again in a minute.");
+  } catch (error) {
+    $("message").textContent = error.message;
+  } finally {
+    $("listen").disabled = false;
+  }
+});
 
 $("upload").addEventListener("submit", (event) => {
   event.preventDefault();
