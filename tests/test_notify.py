@@ -126,6 +126,4 @@ def test_the_daemon_tells_a_receiver_when_books_start_finish_and_fail(tmp_path, 
     assert "Error: not an EPUB" in failed["message"] and failed["type"] == "failure"
     assert failed["message"].endswith(f"#{bad_id}")
     assert "Converting: The Fog" in by_title
-    running.wait_for(lambda: running.log.read_text().count("notification did not reach") >= 3, 20,
-                     "the dead receiver's failures to be logged")
-    assert running.stop() == 0
+    assert running.stop() == 0  # with the dead receiver's retries still pending: they never hold a stop
