@@ -186,6 +186,7 @@ $("listen").addEventListener("click", async () => {
   const detail = voiceDetails.find((d) => d.id === $("voice").value);
   if (!detail) return;
   $("listen").disabled = true;
+  $("message").textContent = "Getting a sample of " + detail.label + "…";
   try {
     for (let tries = 0; tries < 12; tries++) {
       const response = await fetch(detail.sample, { headers: headers() });
