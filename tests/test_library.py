@@ -372,6 +372,35 @@ def test_the_daemon_files_a_dropped_book_into_the_library(tmp_path, daemon):
     assert json.loads((d.outbox / "fog.json").read_text())["output_file"] == shelf["output_file"]
 
 
+def _hidden(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_a_killed_daemon_resumes_into_the_library_and_a_cancelled_book_leaves_nothing(tmp_path, daemon):
+    d = daemon(engine="tone-slow", output__layout="audiobookshelf").start()
+    long_text = [("One", TEXT * 3), ("Two", TEXT * 3)]
+    shutil.copyfile(simple_book(tmp_path / "long.epub", long_text, title="Long", author="Ann Author"),
+                    d.inbox / "long.epub")
+    processing = tmp_path / "processing"
+    d.wait_for(lambda: len(list(processing.glob("*/segment-*.flac"))) >= 2, 120, "two checkpoints")
+    assert [name.rpartition("-")[0] for name in _hidden(d.outbox)] == [".Long.partial"]
+    d.kill()
+    d.start()
+    [status] = d.wait_finished(1, timeout=180)
+    assert status["status"] == "completed" and status["output_file"] == "Ann Author/Long/Long.mp3"
+    assert "resuming" in d.log.read_text() and _hidden(d.outbox) == []
+
+    longer = [("One", TEXT * 20), ("Two", TEXT * 20)]  # still reading when the cancel comes
+    shutil.copyfile(simple_book(tmp_path / "doomed.epub", longer, title="Doomed", author="Ann Author"),
+                    d.inbox / "doomed.epub")
+    d.wait_for(lambda: any(s["status"] == "processing" for s in d.statuses()), 60, "processing")
+    doomed = next(s for s in d.statuses() if s["status"] == "processing")
+    subprocess.run([sys.executable, "-m", "daemon", "cancel", "--config", str(d.config), doomed["job_id"]],
+                   check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    d.wait_finished(2, timeout=30)
+    assert _hidden(d.outbox) == [] and sorted(os.listdir(d.outbox / "Ann Author")) == ["Long"]
+
+
 def _convert(tmp_path: Path, book: Path, *args: str, models: Path | None = None) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"models:\n  dir: {models or tmp_path}\nworkers: 1\n"
