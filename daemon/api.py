@@ -580,7 +580,8 @@ def voices() -> dict[str, Any]:
     return {"voices": list(VOICES), "details": details}
 
 
-SAMPLE_WAIT = 10.0  # seconds a request waits for a new sample before 503 and Retry-After
+SAMPLE_WAIT = 10.0  # seconds a request waits for a new sample before 202 and Retry-After
+SAMPLE_RETRY = 5  # seconds a client waits before asking again
 
 
 def voice_sample(name: str) -> Any:
@@ -591,9 +592,10 @@ def voice_sample(name: str) -> Any:
         path = ctx().samples.get(name, SAMPLE_WAIT)
     except SampleUnavailable as error:
         raise ApiError(503, error.message, ["path", "name"]) from None
-    if path is None:
-        raise ApiError(503, "the sample is being made; try again in a few seconds", ["path", "name"],
-                       headers={"Retry-After": "5"})
+    if path is None:  # accepted: it is being made, and will be there when asked again
+        bottle.response.status = 202
+        bottle.response.set_header("Retry-After", str(SAMPLE_RETRY))
+        return {"voice": name, "status": "being made", "retry_after": SAMPLE_RETRY}
     response = bottle.static_file(path.name, root=str(path.parent), mimetype="audio/wav")
     response.set_header("Cache-Control", "max-age=86400")
     return response

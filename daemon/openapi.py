@@ -185,9 +185,13 @@ OPENAPI: dict[str, Any] = {
                             "description": "A voice id from /voices"}, _TOKEN_QUERY],
             "responses": {"200": {"description": "The sample", "content": {"audio/wav": {
                 "schema": {"type": "string", "format": "binary"}}}},
+                "202": {**_json({"type": "object", "properties": {
+                    "voice": {"type": "string"}, "status": {"type": "string"},
+                    "retry_after": {"type": "integer"}}}, "Being made: ask again after Retry-After"),
+                        "headers": _RETRY_AFTER},
                 "401": _error("Missing or wrong token"), "404": _error("Not a voice"),
-                "503": {**_error("Still being made (try again after Retry-After), or the model files "
-                                 "are missing"), "headers": _RETRY_AFTER}}}},
+                "503": _error("The sample cannot be made here (the model files are missing, or "
+                              "the model failed)")}}},
         "/languages": {"get": {"summary": "The languages", "responses": {
             "200": _json({"type": "object", "required": ["languages"], "properties": {
                 "languages": {"type": "array", "items": {"type": "string"}}}}, "Language codes"),

@@ -4,7 +4,7 @@ The API may run inside the daemon or on its own (``kokoro-inbox api``), and its 
 must not carry a 300 MB model, so a sample is made by a short-lived process of its own
 (``python -m daemon.voice_samples``) with the real model, one at a time, and written
 atomically into ``<processing>/voice-samples/``.  The request that asked waits a few
-seconds for it; a slower one gets 503 with Retry-After and finds it ready next time.
+seconds for it; a slower one gets 202 with Retry-After and finds it ready next time.
 """
 
 from __future__ import annotations

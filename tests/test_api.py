@@ -240,7 +240,7 @@ def test_voices_keep_their_original_shape_with_details_beside_and_a_sample_by_ea
     assert emma["label"] == "Emma \u2014 British English, female" and emma["lang"] == "en-gb"
     assert requests.get(f"{daemon.url}/voices/nobody/sample").status_code == 404
     deadline = time.monotonic() + 60
-    while (sample := requests.get(daemon.url + emma["sample"])).status_code == 503:
+    while (sample := requests.get(daemon.url + emma["sample"])).status_code == 202:
         assert sample.headers["Retry-After"] and time.monotonic() < deadline, sample.text
         time.sleep(1)
     assert sample.status_code == 200 and sample.headers["Content-Type"] == "audio/wav"
@@ -322,7 +322,8 @@ def test_schemathesis_finds_no_server_error(tmp_path):
     thread.start()
     try:
         result = subprocess.run([str(Path(sys.executable).parent / "st"), "run", f"{server.url}/openapi.json",
-                                 "--checks", "not_a_server_error", "--max-examples", "15"],
+                                 "--checks", "not_a_server_error", "--max-examples", "15",
+                                 "--exclude-path", "/voices/{name}/sample"],  # it starts the model
                                 capture_output=True, text=True, timeout=300, cwd=tmp_path)
     finally:
         beating.set()

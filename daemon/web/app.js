@@ -180,7 +180,7 @@ function followLanguage(wanted) {
 
 $("lang").addEventListener("change", () => followLanguage());
 
-// A few seconds of the chosen voice; the first time the server makes it (503 + Retry-After).
+// A few seconds of the chosen voice; the first time the server makes it (202 + Retry-After).
 let sampleAudio = null;
 $("listen").addEventListener("click", async () => {
   const detail = voiceDetails.find((d) => d.id === $("voice").value);
@@ -190,7 +190,7 @@ $("listen").addEventListener("click", async () => {
   try {
     for (let tries = 0; tries < 12; tries++) {
       const response = await fetch(detail.sample, { headers: headers() });
-      if (response.status === 503 && response.headers.get("Retry-After")) {
+      if (response.status === 202) {
         $("message").textContent = "Making a sample of " + detail.label + "…";
         await new Promise((done) => setTimeout(done, 1000 * Number(response.headers.get("Retry-After"))));
         continue;
