@@ -37,7 +37,7 @@ from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TP
 
 from .engine import SAMPLE_RATE
 from .files import commit, fit_name
-from .loudness import LoudnessMeter, PeakLimiter, gain_for
+from .loudness import LoudnessMeter, PeakLimiter, gain_db_for
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ SPLITS = ("book", "chapter")
 SUFFIXES = {"mp3": ".mp3", "m4b": ".m4b"}
 HOLD_SECONDS = 60.0  # audio metered before the gain is chosen and encoding starts
 TOLERANCE_LU = 0.5  # a finished book further than this from the target is encoded again
+MAX_MAKEUP_DB = 3.0  # gain added for what the limiter takes off the peaks, at most
+# How far under the true-peak ceiling the limiter keeps the samples, for the peaks
+# between them and the codec's overshoot: LAME at 64 kbps adds well under a decibel,
+# FFmpeg's AAC at 48 kbps up to 1.6 dB on hard-limited speech (bench/bench_loudness.py).
+CODEC_MARGIN_DB = {"mp3": 1.0, "m4b": 2.5}
 
 
 @dataclass(frozen=True)
@@ -361,12 +366,17 @@ def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part
     return parts
 
 
+def limiter(options: OutputOptions) -> PeakLimiter:
+    return PeakLimiter(options.true_peak_db, CODEC_MARGIN_DB[options.format])
+
+
 class _Pass:
     """One encoding pass: a fixed gain, the limiter, and the files being written."""
 
-    def __init__(self, parts: list[Part], options: OutputOptions, gain: float, chapters: int) -> None:
-        self.parts, self.options, self.gain, self.chapters = parts, options, gain, chapters
-        self.limiter = PeakLimiter(options.true_peak_db) if options.loudness_lufs is not None else None
+    def __init__(self, parts: list[Part], options: OutputOptions, gain_db: float, chapters: int) -> None:
+        self.parts, self.options, self.gain_db, self.chapters = parts, options, gain_db, chapters
+        self.gain = np.float32(10 ** (gain_db / 20))
+        self.limiter = limiter(options) if options.loudness_lufs is not None else None
         self.meter = LoudnessMeter()  # what comes out, after gain and limiter
         self.open: AudioFile | None = None
         self.closed: dict[int, AudioFile] = {}  # part -> its complete file
@@ -382,8 +392,8 @@ class _Pass:
 
     def write(self, part: int, samples: np.ndarray) -> None:
         self.enter(part)
-        if self.gain != 1.0:
-            samples = samples * np.float32(self.gain)
+        if self.gain_db:
+            samples = samples * self.gain
         self._emit(self.limiter.process(samples) if self.limiter else samples)
 
     def end_part(self, marks: tuple[ChapterMark, ...] = ()) -> None:
@@ -412,10 +422,13 @@ class BookAudio:
     """Everything written for one book, fed its checkpoints in order.
 
     Encoding starts once ``HOLD_SECONDS`` of audio are metered (the checkpoints
-    before that wait on disk), with the gain that takes them to the target; at
-    ``finish`` a book that came out more than ``TOLERANCE_LU`` off is encoded
-    once more from its checkpoints with the gain the whole book's loudness asks
-    for (gating is relative, so a gain shifts the integrated loudness exactly).
+    before that wait on disk), with the gain that takes them to the target plus
+    the make-up for what the limiter will take off their peaks (found by running
+    the limiter over them, without encoding).  At ``finish`` a book that came out
+    more than ``TOLERANCE_LU`` off is encoded once more from its checkpoints: with
+    the gain the whole book's loudness asks for when the opening misjudged it
+    (gating is relative, so a gain shifts integrated loudness exactly), or with
+    more make-up when the limiter took more than the opening showed.
     """
 
     def __init__(self, output: Path, options: OutputOptions, chapter_titles: list[str]) -> None:
@@ -426,10 +439,11 @@ class BookAudio:
         self.pieces: list[tuple[Path, int]] = []  # (checkpoint, part), in book order
         self.frames = 0
         self.passes = 0
+        self.makeup_db = 0.0  # gain beyond the exact one, for the peaks the limiter takes off
         self.report: LoudnessReport | None = None
         self.current: _Pass | None = None
         if options.loudness_lufs is None:
-            self.current = self._new_pass(1.0)
+            self.current = self._new_pass(0.0)
 
     def add(self, checkpoint: Path, chapter: int, last_of_chapter: bool) -> int:
         """Meter a checkpoint (``chapter``: its position among the chapters read) and encode
@@ -448,25 +462,25 @@ class BookAudio:
             self.current.end_part()
         self.frames += frames
         if self.current is None and self.meter.seconds >= HOLD_SECONDS:
-            self._encode_all(self._target_gain())
+            self._encode_all(self._opening_gain())
         return frames
 
     def finish(self, tags: BookTags) -> list[Path]:
         """Close, check the loudness (encoding again when it is off), tag, rename into place."""
         if self.current is None:
-            self._encode_all(self._target_gain())
+            self._encode_all(self._opening_gain())
         assert self.current is not None
         marks = tags.chapters if self.options.split == "book" else ()
         self.current.end_part(marks)
         measured = self.current.meter.integrated()
-        if self._misjudged(measured):
+        second = self._second_gain(measured)
+        if second is not None:
             log.info("%s: came out at %.1f LUFS, not %.1f; encoding again from the checkpoints",
                      self.parts[0].path.name, measured, self.options.loudness_lufs)
-            self._encode_all(self._target_gain())
+            self._encode_all(second)
             self.current.end_part(marks)
             measured = self.current.meter.integrated()
-        self.report = LoudnessReport(self.meter.integrated(), measured,
-                                     20 * math.log10(self.current.gain), self.passes)
+        self.report = LoudnessReport(self.meter.integrated(), measured, self.current.gain_db, self.passes)
         return [self.current.closed[n].finish(self._tags(tags, part))
                 for n, part in enumerate(self.parts) if n in self.current.closed]
 
@@ -474,27 +488,53 @@ class BookAudio:
         if self.current is not None:
             self.current.abort()
 
-    def _misjudged(self, measured: float) -> bool:
-        """Off the target because the opening was not like the rest of the book (not
-        because the limiter took the peaks off: another pass would not change that)."""
-        target = self.options.loudness_lufs
-        if target is None or not math.isfinite(measured) or abs(measured - target) <= TOLERANCE_LU:
-            return False
-        assert self.current is not None
-        return abs(20 * math.log10(self._target_gain() / self.current.gain)) > TOLERANCE_LU / 2
-
-    def _target_gain(self) -> float:
+    def _exact_gain(self) -> float:
+        """dB from the model's level (as metered so far) to the target."""
         assert self.options.loudness_lufs is not None
-        return gain_for(self.meter.integrated(), self.options.loudness_lufs)
+        return gain_db_for(self.meter.integrated(), self.options.loudness_lufs)
 
-    def _new_pass(self, gain: float) -> _Pass:
+    def _opening_gain(self) -> float:
+        """The exact gain plus the make-up; more gain means more limiting, so twice over."""
+        exact = self._exact_gain()
+        for _ in range(2):
+            self.makeup_db = min(max(self._limiter_loss(exact + self.makeup_db), 0.0), MAX_MAKEUP_DB)
+        return exact + self.makeup_db
+
+    def _limiter_loss(self, gain_db: float) -> float:
+        """LU the limiter takes off the audio so far at ``gain_db`` (a dry run: nothing encoded)."""
+        peaks, meter = limiter(self.options), LoudnessMeter()
+        scale = np.float32(10 ** (gain_db / 20))
+        for checkpoint, _ in self.pieces:
+            for block in read_blocks(checkpoint):
+                meter.add(peaks.process(block * scale))
+        meter.add(peaks.flush())
+        limited = meter.integrated()
+        return self.meter.integrated() + gain_db - limited if math.isfinite(limited) else 0.0
+
+    def _second_gain(self, measured: float) -> float | None:
+        """The gain of one more encoding pass, or None when this one is close enough (or
+        another would not come closer)."""
+        target = self.options.loudness_lufs
+        assert self.current is not None
+        if target is None or not math.isfinite(measured) or abs(measured - target) <= TOLERANCE_LU:
+            return None
+        exact = self._exact_gain()
+        if abs(exact + self.makeup_db - self.current.gain_db) > TOLERANCE_LU / 2:
+            return exact + self.makeup_db  # the opening was not like the rest of the book
+        makeup = min(max(self.makeup_db + target - measured, 0.0), MAX_MAKEUP_DB)
+        if abs(makeup - self.makeup_db) < 0.1:
+            return None  # the make-up is at its limit: the book's peaks are that high
+        self.makeup_db = makeup
+        return exact + makeup
+
+    def _new_pass(self, gain_db: float) -> _Pass:
         self.passes += 1
-        return _Pass(self.parts, self.options, gain, self.chapters)
+        return _Pass(self.parts, self.options, gain_db, self.chapters)
 
-    def _encode_all(self, gain: float) -> None:
+    def _encode_all(self, gain_db: float) -> None:
         """A new pass over every checkpoint so far, replacing the current one (if any)."""
         self.abort()
-        self.current = self._new_pass(gain)
+        self.current = self._new_pass(gain_db)
         for checkpoint, part in self.pieces:
             self.current.enter(part)
             for block in read_blocks(checkpoint):

@@ -29,7 +29,7 @@ STEPS_PER_BLOCK = 4
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU below the absolute-gated loudness
 # A sample ceiling below the true-peak ceiling: the peaks between samples of 24 kHz
-# speech and the MP3/AAC codecs' own overshoot add up to about a decibel.
+# speech and the codec's own overshoot (daemon/audio.py has one per format).
 TRUE_PEAK_MARGIN_DB = 1.0
 
 
@@ -92,19 +92,19 @@ class LoudnessMeter:
         return -0.691 + 10 * math.log10(kept.mean())
 
 
-def gain_for(measured_lufs: float, target_lufs: float) -> float:
-    """The linear gain that takes ``measured_lufs`` to the target (1.0 for silence)."""
+def gain_db_for(measured_lufs: float, target_lufs: float) -> float:
+    """The gain (dB) that takes ``measured_lufs`` to the target (none for silence)."""
     if not math.isfinite(measured_lufs):
-        return 1.0
-    return 10 ** ((target_lufs - measured_lufs) / 20)
+        return 0.0
+    return target_lufs - measured_lufs
 
 
 class PeakLimiter:
     """Keeps samples under a ceiling with a smooth look-ahead gain; delays the audio by the look-ahead."""
 
-    def __init__(self, ceiling_db: float, rate: int = SAMPLE_RATE, lookahead_s: float = 0.005,
-                 hold_s: float = 0.05) -> None:
-        self.ceiling = 10 ** ((ceiling_db - TRUE_PEAK_MARGIN_DB) / 20)
+    def __init__(self, ceiling_db: float, margin_db: float = TRUE_PEAK_MARGIN_DB, rate: int = SAMPLE_RATE,
+                 lookahead_s: float = 0.005, hold_s: float = 0.05) -> None:
+        self.ceiling = 10 ** ((ceiling_db - margin_db) / 20)
         self.ahead = max(1, int(round(lookahead_s * rate)))
         self.hold = int(round(hold_s * rate))
         self._context = self.hold + self.ahead  # gains kept from before the pending audio

@@ -195,3 +195,25 @@ def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
     for key, value in (("format", "ogg"), ("split", "page"), ("loudness_lufs", -60), ("true_peak_db", 3)):
         with pytest.raises(InvalidSetting, match=key):
             BookSettings().merged({key: value})
+
+
+# --------------------------------------------------------------------------- the real model
+
+def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_models):
+    """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1."""
+    from .test_convert_e2e import JEKYLL
+
+    book = simple_book(tmp_path / "tiny.epub", [("The Door", JEKYLL[:2]), ("The Street", JEKYLL[2:4])],
+                       title="Tiny", author="R. L. Stevenson")
+    engine = EngineSettings(str(real_models / "kokoro-v1.0.int8.onnx"), str(real_models / "voices-v1.0.bin"))
+    measured = {}
+    for voice, settings in (("am_michael", {"format": "m4b"}), ("am_adam", {"split": "chapter"})):
+        prepared = prepare(book, BookSettings(voice=voice).merged(settings))
+        result = convert(BookRun(prepared, tmp_path / voice / "Tiny.mp3", tmp_path / f"job-{voice}", 2),
+                         LocalPool(engine, 2))
+        audio = np.concatenate([decoded(p) for p in result.outputs])
+        measured[voice] = (result.loudness.model_lufs, lufs(audio))
+        assert len(result.outputs) == (2 if settings.get("split") else 1)
+    (quiet, quiet_out), (loud, loud_out) = measured["am_michael"], measured["am_adam"]
+    assert loud - quiet > 2, measured
+    assert abs(quiet_out + 18) < 1 and abs(loud_out + 18) < 1, measured
