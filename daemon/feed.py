@@ -188,8 +188,11 @@ def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links:
         _sub(item, "pubDate", published)
     _sub(item, "enclosure", None, url=links.url(f"/download/{job_id}"), length=str(facts.size),
          type=audio_type(summary["output_file"]))
-    _sub(item, f"{{{ITUNES}}}duration", _clock(seconds))
     _sub(item, f"{{{ITUNES}}}episodeType", "full")
-    _sub(item, f"{{{PODCAST}}}chapters", None, url=links.url(f"/chapters/{job_id}"), type=CHAPTERS_TYPE)
+    if (summary.get("settings") or {}).get("split") != "chapter":
+        # A book split into chapter files is served as its first file (output_file): the
+        # book's length and chapter times would not fit it.
+        _sub(item, f"{{{ITUNES}}}duration", _clock(seconds))
+        _sub(item, f"{{{PODCAST}}}chapters", None, url=links.url(f"/chapters/{job_id}"), type=CHAPTERS_TYPE)
     if facts.has_cover:
         _sub(item, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{job_id}"))

@@ -78,3 +78,6 @@ def test_links_use_the_public_url_and_m4b_is_audio_mp4():
     assert entry.enclosures[0].href == f"https://books.example.org/kokoro/download/{summary['job_id']}"
     assert chapters_json({"chapters": [{"title": "One", "start_seconds": 0.0}]})["chapters"] == \
         [{"startTime": 0.0, "title": "One"}]
+    split = {**summary, "settings": {"split": "chapter"}, "output_file": "Ann/A & B/01 - One.mp3"}
+    [entry] = feedparser.parse(build_feed([(split, FileFacts(99, False))], FeedLinks("http://h", None))).entries
+    assert "podcast_chapters" not in entry and "itunes_duration" not in entry  # its first file only
