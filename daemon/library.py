@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
+from .converter import narrator
 from .errors import OutputError
 from .files import atomic_write_bytes, fit_name, sync_folder, why_unwritable
 
@@ -133,11 +134,6 @@ def book_authors(prepared: "PreparedBook") -> tuple[str, ...]:
     if prepared.settings.author:
         return (prepared.settings.author,)
     return prepared.book.metadata.authors or ((prepared.book.author,) if prepared.book.author else ())
-
-
-def narrator(voice: str | None) -> str:
-    """The narrator a library shows: the Kokoro voice (or blend) that read the book."""
-    return f"Kokoro ({voice})" if voice else "Kokoro"
 
 
 # --------------------------------------------------------------------------- placing
@@ -252,6 +248,7 @@ def opf_document(prepared: "PreparedBook") -> bytes:
     if meta.subtitle and not prepared.settings.title:
         lines.append(f"<dc:subtitle>{_text(meta.subtitle)}</dc:subtitle>")  # Audiobookshelf reads it
     lines += [f'<dc:creator opf:role="aut">{_text(name)}</dc:creator>' for name in book_authors(prepared)]
+    # the same narrator as the audio's tags
     lines.append(f'<dc:creator opf:role="nrt">{_text(narrator(prepared.settings.voice))}</dc:creator>')
     language = book.language or prepared.settings.lang
     if language:
