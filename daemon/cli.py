@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__, library, models
+from .audio import SUFFIXES
 from .config import Config, load_config
-from .converter import BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, prepare_book
+from .converter import (BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, plan_fingerprint,
+                        prepare_book)
 from .backends import make_executor
 from .engine import EngineKind, quiet_phonemizer
 from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
@@ -96,12 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     convert_p = command("convert", "convert one book in the foreground")
     convert_p.add_argument("book", type=Path)
     convert_p.add_argument("-o", "--output", type=Path,
-                           help="MP3 to write (default: beside the book); with --layout audiobookshelf, "
+                           help="audiobook to write (default: beside the book; its suffix follows --format); with --layout audiobookshelf, "
                                 "the library folder the book's Author/Title folder goes into "
                                 "(default: the book's folder)")
     convert_p.add_argument("--layout", choices=("flat", "audiobookshelf"),
                            help="flat: one MP3; audiobookshelf: an Author/[Series/]Title folder with "
                                 "cover and metadata.opf (default: config output.layout)")
+    convert_p.add_argument("--format", choices=("mp3", "m4b"),
+                           help="mp3, or m4b: AAC with chapters (default: config output.format)")
+    convert_p.add_argument("--split", choices=("book", "chapter"),
+                           help="one file, or 'NN - Title' files per chapter (default: config output.split)")
     convert_p.add_argument("--voice")
     convert_p.add_argument("--speed", type=float)
     convert_p.add_argument("--lang")
@@ -179,16 +185,16 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Config:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     """The book settings given on the command line (the last layer, over sidecar and folders)."""
-    names = ("voice", "speed", "lang", "bitrate", "chapters", "layout")
+    names = ("voice", "speed", "lang", "bitrate", "chapters", "layout", "format", "split")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _output_path(book: Path, explicit: Path | None, overwrite: bool) -> Path:
+def _output_path(book: Path, explicit: Path | None, overwrite: bool, suffix: str) -> Path:
     if explicit is not None:
         if explicit.exists() and not overwrite:
             raise InvalidSetting(f"{explicit} exists; choose another --output or add --overwrite")
         return explicit
-    return free_name(book.with_suffix(".mp3"))  # never overwrite an earlier audiobook
+    return free_name(book.with_suffix(suffix))  # never overwrite an earlier audiobook
 
 
 def _placement(args: argparse.Namespace, prepared: PreparedBook, fingerprint: str) -> library.Placement:
@@ -209,8 +215,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     prepared = prepare_book(config, args.book, flags=_flags(args))
     fingerprint = job_fingerprint(prepared)
     placement = _placement(args, prepared, fingerprint)
-    output = placement.audio(".mp3") if placement.staged else _output_path(args.book, args.output, args.overwrite)
-    job_dir = config.paths.processing / f"convert-{fingerprint[:16]}"
+    suffix = SUFFIXES[prepared.settings.format]
+    output = placement.audio(suffix) if placement.staged else \
+        _output_path(args.book, args.output, args.overwrite, suffix)
+    # named by what is read, so a rerun in another format or loudness takes the checkpoints
+    job_dir = config.paths.processing / f"convert-{plan_fingerprint(prepared)[:16]}"
     print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
           f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
           f"language {prepared.settings.lang}", file=sys.stderr)
@@ -231,7 +240,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     rate = result.chars_total / max(result.seconds, 1e-6)
     if args.report:
         _write_report(args.report, result)
-    print(f"wrote {result.output} ({_clock(result.audio_seconds)} of audio, "
+    written = f"{result.output.parent} ({len(result.outputs)} files)" if len(result.outputs) > 1 else result.output
+    print(f"wrote {written} ({_clock(result.audio_seconds)} of audio, "
           f"{len(result.chapters)} chapters) in {_clock(result.seconds)}, {rate:.1f} characters/s"
           + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
           file=sys.stderr)

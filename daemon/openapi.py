@@ -48,7 +48,11 @@ OPENAPI: dict[str, Any] = {
                         "job_id": {"type": "string", "format": "uuid"},
                         "status": {"type": "string", "enum": _STATUSES},
                         "progress": {"type": "number"},
-                        "output_file": {"type": "string", "nullable": True},
+                        "output_file": {"type": "string", "nullable": True,
+                                        "description": "The audiobook, relative to the outbox; with "
+                                                       "output.split: chapter, the first chapter's file"},
+                        "output_files": {"type": "array", "items": {"type": "string"},
+                                         "description": "Every audio file of the book, in order"},
                         "error": {"type": "string", "nullable": True},
                         "error_code": {"type": "string", "nullable": True},
                         "source": {"type": "string"},

@@ -134,6 +134,7 @@ class JobRunner:
         if result is not None:
             job.status, job.progress, job.finished_at = JobStatus.COMPLETED, 100.0, utc_now()
             job.output_file = result.output.relative_to(self.outbox).as_posix()
+            job.output_files = [path.relative_to(self.outbox).as_posix() for path in result.outputs]
             job.chars_done, job.eta_seconds = job.chars_total, 0
             job.audio_seconds = round(result.audio_seconds, 1)
             job.chapters = event.run.tracker.chapter_states()  # every chapter written: all done

@@ -39,7 +39,7 @@ from .watcher import InboxWatcher
 log = logging.getLogger(__name__)
 
 TICK = 0.5  # seconds the main loop waits for work before looking around again
-MIRRORED = ("status", "progress", "output_file", "error", "error_code", "title", "author", "chapters",
+MIRRORED = ("status", "progress", "output_file", "output_files", "error", "error_code", "title", "author", "chapters",
             "chars_total", "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at")
 
 

@@ -76,7 +76,8 @@ class Job:
     status_file: str  # relative to the outbox
     job_key: str  # same content and settings -> same key
     progress: float = 0.0
-    output_file: str | None = None
+    output_file: str | None = None  # the audiobook; with split: chapter, its first chapter's file
+    output_files: list[str] = field(default_factory=list)  # every file written, in order (outbox-relative)
     error: str | None = None
     error_code: str | None = None
     title: str | None = None
@@ -125,6 +126,10 @@ class Job:
         for name in ("output_file", "sidecar"):
             if values.get(name) is not None:
                 inside(Path("."), _text(values[name], name))
+        if not isinstance(values.get("output_files", []), list):
+            raise ValueError("output_files is not a list")
+        for name in values.get("output_files", []):
+            inside(Path("."), _text(name, "output_files"))
         if not isinstance(values.get("uploaded", False), bool):
             raise ValueError("uploaded is not true or false")
         if values.get("duplicate_of") is not None and not is_job_id(values["duplicate_of"]):

@@ -217,3 +217,31 @@ def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_
     (quiet, quiet_out), (loud, loud_out) = measured["am_michael"], measured["am_adam"]
     assert loud - quiet > 2, measured
     assert abs(quiet_out + 18) < 1 and abs(loud_out + 18) < 1, measured
+
+
+# --------------------------------------------------------------------------- the command line and the status file
+
+def test_convert_writes_m4b_chapter_files_from_the_command_line(tmp_path):
+    import os
+    import sys
+
+    book = simple_book(tmp_path / "Small Book.epub", CHAPTERS, title="Small Book")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_INBOX_")}
+    env["KOKORO_INBOX_PATHS_PROCESSING"] = str(tmp_path / "processing")
+    done = subprocess.run([sys.executable, "-m", "daemon", "convert", "--engine", "tone", "--workers", "2",
+                           "--format", "m4b", "--split", "chapter", str(book)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    files = sorted(p.name for p in (tmp_path / "Small Book").iterdir())
+    assert files == ["01 - The Door.m4b", "02 - Search - for Mr. Hyde.m4b", "03 - The End.m4b"], files
+    assert "(3 files)" in done.stderr
+
+
+def test_the_status_file_lists_every_output_file():
+    from daemon.status import Job, JobStatus
+
+    job = Job("6f1c2a1e-0000-4000-8000-000000000000", JobStatus.COMPLETED, "b.epub", "", {}, "b.json", "k",
+              output_file="b/01 - One.mp3", output_files=["b/01 - One.mp3", "b/02 - Two.mp3"])
+    assert Job.from_record(job.record()).output_files == job.output_files
+    with pytest.raises(ValueError):
+        Job.from_record({**job.record(), "output_files": ["../elsewhere.mp3"]})
