@@ -129,6 +129,9 @@ def _notify_urls(key: str, value: Any) -> tuple[str, ...]:
     return check_urls(key, [v.strip() for v in value])
 
 
+_notify_urls.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is (# and : stay)
+
+
 def _notify_events(key: str, value: Any) -> tuple[str, ...]:
     from .notify import EVENTS
 

