@@ -49,8 +49,6 @@ def test_convert_finds_the_model_in_the_users_data_folder(home, real_models):
     assert (home["elsewhere"] / "book.mp3").stat().st_size > 1000
     assert sorted(p.name for p in home["elsewhere"].iterdir()) == ["book.epub", "book.mp3"]  # no litter
     assert (home["cache"] / "kokoro-inbox" / "processing").is_dir()  # the checkpoints went here
-    check = _cli(home, "models", "check")
-    assert check.returncode == 0 and str(models) in check.stdout
 
 
 def test_without_the_model_convert_names_the_command_or_offers_to_fetch(home):
@@ -75,3 +73,22 @@ def test_without_the_model_convert_names_the_command_or_offers_to_fetch(home):
         os.close(leader)
     assert f"not in {wanted}. Fetch them now?".encode() in said.replace(b"\r\n", b"\n")
     assert not wanted.exists()
+
+
+def test_without_a_config_models_dir_is_local_models_when_it_has_them_else_the_data_folder(home, monkeypatch):
+    from daemon.config import load_config
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(home["data"]))
+    monkeypatch.chdir(home["elsewhere"])
+    assert load_config(None, environ={}).models_dir == home["data"] / "kokoro-inbox" / "models"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")  # the XDG spec: ignored, so ~/.local/share
+    monkeypatch.setenv("HOME", str(home["home"]))
+    assert load_config(None, environ={}).models_dir == home["home"] / ".local/share/kokoro-inbox/models"
+    local = home["elsewhere"] / "models"
+    local.mkdir()
+    for name in ("kokoro-v1.0.int8.onnx", "voices-v1.0.bin"):
+        (local / name).write_bytes(b"")  # present is enough to choose the folder; checked when loaded
+    assert load_config(None, environ={}).models_dir == local
+    config = home["elsewhere"] / "c.yaml"
+    config.write_text("models:\n  dir: /srv/models\n")
+    assert load_config(config, environ={}).models_dir == Path("/srv/models")  # the daemon's config wins
