@@ -164,7 +164,7 @@ class M4bWriter:
     the chapters, closes, tags and renames it into place.  FFmpeg's errors come out as
     RuntimeError, like libsndfile's."""
 
-    def __init__(self, final_path: Path, bitrate: int, chapters: int = 0) -> None:
+    def __init__(self, final_path: Path, bitrate: int) -> None:
         import av
 
         self._av = av
@@ -261,9 +261,9 @@ def _av_chapters(marks: tuple[ChapterMark, ...] | list[ChapterMark]) -> list[dic
              "time_base": millis, "metadata": {"title": m.title}} for n, m in enumerate(marks, 1)]
 
 
-def open_audio(final_path: Path, options: OutputOptions, chapters: int) -> AudioFile:
+def open_audio(final_path: Path, options: OutputOptions) -> AudioFile:
     if options.format == "m4b":
-        return M4bWriter(final_path, options.bitrate, chapters)
+        return M4bWriter(final_path, options.bitrate)
     return Mp3Writer(final_path, options.bitrate)
 
 
@@ -373,8 +373,8 @@ def limiter(options: OutputOptions) -> PeakLimiter:
 class _Pass:
     """One encoding pass: a fixed gain, the limiter, and the files being written."""
 
-    def __init__(self, parts: list[Part], options: OutputOptions, gain_db: float, chapters: int) -> None:
-        self.parts, self.options, self.gain_db, self.chapters = parts, options, gain_db, chapters
+    def __init__(self, parts: list[Part], options: OutputOptions, gain_db: float) -> None:
+        self.parts, self.options, self.gain_db = parts, options, gain_db
         self.gain = np.float32(10 ** (gain_db / 20))
         self.limiter = limiter(options) if options.loudness_lufs is not None else None
         self.meter = LoudnessMeter()  # what comes out, after gain and limiter
@@ -387,8 +387,7 @@ class _Pass:
         if part != self.part:
             self.end_part()
             self.part = part
-            self.open = open_audio(self.parts[part].path, self.options,
-                                   self.chapters if self.options.split == "book" else 0)
+            self.open = open_audio(self.parts[part].path, self.options)
 
     def write(self, part: int, samples: np.ndarray) -> None:
         self.enter(part)
@@ -434,7 +433,6 @@ class BookAudio:
     def __init__(self, output: Path, options: OutputOptions, chapter_titles: list[str]) -> None:
         self.options = options
         self.parts = plan_parts(output, options.split, chapter_titles)
-        self.chapters = len(chapter_titles)
         self.meter = LoudnessMeter()  # the model's own level
         self.pieces: list[tuple[Path, int]] = []  # (checkpoint, part), in book order
         self.frames = 0
@@ -529,7 +527,7 @@ class BookAudio:
 
     def _new_pass(self, gain_db: float) -> _Pass:
         self.passes += 1
-        return _Pass(self.parts, self.options, gain_db, self.chapters)
+        return _Pass(self.parts, self.options, gain_db)
 
     def _encode_all(self, gain_db: float) -> None:
         """A new pass over every checkpoint so far, replacing the current one (if any)."""

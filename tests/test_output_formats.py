@@ -200,20 +200,36 @@ def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
 # --------------------------------------------------------------------------- the real model
 
 def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_models):
-    """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1."""
+    """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1.
+    One pool reads both books (one model load per worker), an M4B and MP3 chapter files."""
+    from daemon.scheduler import Scheduler
+
     from .test_convert_e2e import JEKYLL
 
-    book = simple_book(tmp_path / "tiny.epub", [("The Door", JEKYLL[:2]), ("The Street", JEKYLL[2:4])],
+    book = simple_book(tmp_path / "tiny.epub", [("The Door", JEKYLL[:1]), ("The Street", JEKYLL[1:2])],
                        title="Tiny", author="R. L. Stevenson")
     engine = EngineSettings(str(real_models / "kokoro-v1.0.int8.onnx"), str(real_models / "voices-v1.0.bin"))
+    runs = [BookRun(prepare(book, BookSettings(voice=voice).merged(settings)), tmp_path / voice / "Tiny.mp3",
+                    tmp_path / f"job-{voice}", 2)
+            for voice, settings in (("am_michael", {"format": "m4b"}), ("am_adam", {"split": "chapter"}))]
+    pool = LocalPool(engine, 2)
+    pool.start()
+    scheduler = Scheduler(pool)
+    for run in runs:
+        scheduler.add(run)
+    events = []
+    try:
+        while len(events) < 2:
+            events += scheduler.step(timeout=0.5)
+    finally:
+        scheduler.close()
+    assert all(e.error is None for e in events), [e.error for e in events]
     measured = {}
-    for voice, settings in (("am_michael", {"format": "m4b"}), ("am_adam", {"split": "chapter"})):
-        prepared = prepare(book, BookSettings(voice=voice).merged(settings))
-        result = convert(BookRun(prepared, tmp_path / voice / "Tiny.mp3", tmp_path / f"job-{voice}", 2),
-                         LocalPool(engine, 2))
+    for event in events:
+        result = event.result
+        assert len(result.outputs) == (1 if result.output.suffix == ".m4b" else 2)
         audio = np.concatenate([decoded(p) for p in result.outputs])
-        measured[voice] = (result.loudness.model_lufs, lufs(audio))
-        assert len(result.outputs) == (2 if settings.get("split") else 1)
+        measured[event.run.prepared.settings.voice] = (result.loudness.model_lufs, lufs(audio))
     (quiet, quiet_out), (loud, loud_out) = measured["am_michael"], measured["am_adam"]
     assert loud - quiet > 2, measured
     assert abs(quiet_out + 18) < 1 and abs(loud_out + 18) < 1, measured
@@ -245,3 +261,14 @@ def test_the_status_file_lists_every_output_file():
     assert Job.from_record(job.record()).output_files == job.output_files
     with pytest.raises(ValueError):
         Job.from_record({**job.record(), "output_files": ["../elsewhere.mp3"]})
+
+
+def test_an_encoder_that_cannot_write_fails_the_book_with_an_output_error(tmp_path):
+    from daemon.errors import OutputError
+
+    book = simple_book(tmp_path / "book.epub", CHAPTERS[:1])
+    run = BookRun(prepare(book, BookSettings(format="m4b")), tmp_path / "out" / "book.mp3", tmp_path / "job", 1)
+    shutil.rmtree(tmp_path / "out")  # the folder went away (an unmounted share) before the audio came
+    with pytest.raises(OutputError, match="is missing"):
+        convert(run, LocalPool(EngineSettings("unused", "unused", kind=EngineKind.TONE), 1))
+    assert (tmp_path / "job").exists(), "the checkpoints stay for a retry"
