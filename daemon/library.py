@@ -192,6 +192,14 @@ def discard(placement: Placement) -> None:
         shutil.rmtree(placement.folder, ignore_errors=True)
 
 
+def discard_leftovers(outbox: Path, job_id: str) -> None:
+    """Any staging folder of this job, from before a restart: for a job that ends without
+    running again (cancelled while queued, its source gone when the daemon came back)."""
+    for folder in outbox.glob(f".*.partial-{job_id[:8]}"):
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def rename_free(folder: Path, parent: Path, name: str) -> Path:
     """Rename ``folder`` to ``parent/name``, else 'name (2)', 'name (3)' …: the first one
     free.  The rename is the claim: a folder that appeared since the check (rename

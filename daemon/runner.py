@@ -63,8 +63,7 @@ class JobRunner:
         if active.run is not None:
             self.scheduler.remove(active.run)
             active.run.abort(keep_checkpoints=False)
-        if active.placement is not None:
-            library.discard(active.placement)
+        library.discard_leftovers(self.outbox, job_id)  # started now or before a restart
         return active.job
 
     def shut_down(self) -> None:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from . import library
 from .backends import describe, make_executor
 from .config import Config
 from .converter import ConversionResult
@@ -194,6 +195,7 @@ class Service:
         try:
             prepared = self.intake.resume(job)
         except InboxError as error:
+            library.discard_leftovers(self.paths.outbox, job.job_id)
             self._fail(job, error)
             return
         self.runner.enqueue(job, prepared)

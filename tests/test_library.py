@@ -313,6 +313,9 @@ def test_a_book_is_built_hidden_and_renamed_into_place_never_over_a_users_folder
     doomed.audio().parent.mkdir()
     library.discard(doomed)
     assert not doomed.folder.exists()
+    doomed.audio().parent.mkdir()
+    library.discard_leftovers(outbox, "cccccccc-3")  # the same, knowing only the job
+    assert not doomed.folder.exists() and (users / "notes.txt").exists()
 
 
 def test_status_files_read_back_with_a_library_path_and_audiobookshelf_files_are_not_status_files(tmp_path):
