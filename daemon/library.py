@@ -292,7 +292,7 @@ def _identifiers(prepared: "PreparedBook") -> list[str]:
     if meta.isbn:
         found.append(("ISBN", meta.isbn))
     for scheme, value in meta.identifiers:
-        if scheme.lower() != "isbn" and value != meta.isbn:
+        if not (meta.isbn and meta.isbn in re.sub(r"[^0-9X]", "", value.upper())):  # once is enough
             found.append((scheme.upper(), value))
     if not found:
         found.append(("SHA256", f"urn:sha256:{prepared.source_sha256}"))

@@ -240,7 +240,10 @@ def test_metadata_opf_gives_audiobookshelf_the_book(tmp_path):
     source = simple_book(tmp_path / "b.epub", [("One", TEXT)], title="Fog: A Story", author="R. L. Stevenson",
                          extra_metadata=CALIBRE_SERIES)
     document = library.opf_document(_prepared(source))
-    ET.fromstring(document)  # well-formed, namespaces declared
+    tree = ET.fromstring(document)  # well-formed, namespaces declared
+    identifiers = [(i.get("{http://www.idpf.org/2007/opf}scheme"), i.text)
+                   for i in tree.iter("{http://purl.org/dc/elements/1.1/}identifier")]
+    assert identifiers == [("ISBN", "9780141187761"), (None, "urn:test:Fog: A Story")]
     assert abs_read_opf(document) == {
         "title": "Fog: A Story", "subtitle": None, "authors": ["R. L. Stevenson"],
         "narrators": ["Kokoro (bf_emma)"], "publishedYear": "1886", "publisher": "Test Press",
