@@ -18,9 +18,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pyloudnorm.iirfilter import IIRfilter
-from scipy.ndimage import minimum_filter1d
-from scipy.signal import lfilter
 
 from .engine import SAMPLE_RATE
 
@@ -35,6 +32,10 @@ TRUE_PEAK_MARGIN_DB = 1.0
 
 def k_weighting(rate: int = SAMPLE_RATE) -> list[tuple[np.ndarray, np.ndarray]]:
     """BS.1770's two K-weighting stages, as pyloudnorm's Meter defines them."""
+    # pyloudnorm and scipy are imported where they are used: a second and 70 MB that
+    # `inspect`, `status` and the API never need
+    from pyloudnorm.iirfilter import IIRfilter
+
     stages = (IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, rate, "high_shelf"),
               IIRfilter(0.0, 0.5, 38.0, rate, "high_pass"))
     return [(stage.b, stage.a) for stage in stages]
@@ -47,6 +48,8 @@ class LoudnessMeter:
         self.rate = rate
         self.step = int(round(STEP_SECONDS * rate))
         self._stages = k_weighting(rate)
+        from scipy.signal import lfilter
+        self._lfilter = lfilter
         self._state = [np.zeros(max(len(a), len(b)) - 1) for b, a in self._stages]
         self._energies: list[np.ndarray] = []  # sum of squares of each finished 100 ms step
         self._partial = 0.0  # sum of squares of the unfinished step
@@ -60,7 +63,7 @@ class LoudnessMeter:
     def add(self, samples: np.ndarray) -> None:
         weighted = np.asarray(samples, dtype=np.float64)
         for n, (b, a) in enumerate(self._stages):
-            weighted, self._state[n] = lfilter(b, a, weighted, zi=self._state[n])
+            weighted, self._state[n] = self._lfilter(b, a, weighted, zi=self._state[n])
         self.frames += len(weighted)
         squares = np.square(weighted)
         fill = min(self.step - self._partial_frames, len(squares))
@@ -128,6 +131,8 @@ class PeakLimiter:
         future = np.ones(max(0, count + self.ahead - len(wanted)))  # past the end: nothing to hold down
         needed = np.concatenate((self._gains, wanted, future))
         # each gain is the least any sample within `hold` before to `ahead` after needs ...
+        from scipy.ndimage import minimum_filter1d  # see k_weighting
+
         held = minimum_filter1d(needed, size=self.hold + self.ahead + 1,
                                 origin=(self.hold - self.ahead) // 2, mode="nearest")
         # ... averaged over the look-ahead, so it glides down before a peak instead of jumping
