@@ -185,28 +185,35 @@ def overhead(address: str, task: SegmentTask, flac_path: Path, frames: int, roun
             "result_bytes": len(flac)}
 
 
-def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float]:
-    """Audio seconds turned into MP3 per second of wall time: encoding alone, and with
-    the checkpoint written first (atomic, fsync), as BookRun.completed does."""
-    from daemon.audio import Mp3Writer
+def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float, float]:
+    """Audio seconds the parent turns into the MP3 per second of wall time, as BookRun does it
+    (checkpoint written, atomic and fsynced, then fed to BookAudio): at the model's level, and
+    with the default loudness normalisation (meters, gain, limiter); and encoding alone."""
+    from daemon.audio import BookAudio, OutputOptions
     from daemon.files import atomic_write_bytes
 
-    rates = []
-    for write_checkpoints in (False, True, False, True):  # twice each, the better counts: warm caches
-        folder = Path(tempfile.mkdtemp(dir=work, prefix="mp3-"))
-        paths = []
-        for n, flac in enumerate(flacs):
-            paths.append(folder / f"segment-{n:05d}.flac")
-            paths[-1].write_bytes(flac)
-        writer = Mp3Writer(folder / "out.mp3", 64)
-        started = time.perf_counter()
-        for path, flac in zip(paths, flacs):
-            if write_checkpoints:
-                atomic_write_bytes(path, flac)
-            writer.append_checkpoint(path)
-        writer.abort()  # closing flushes the encoder; the tags are not what is measured
-        rates.append(frames * len(flacs) / SAMPLE_RATE / (time.perf_counter() - started))
-    return max(rates[0::2]), max(rates[1::2])
+    def rate(options: OutputOptions, write_checkpoints: bool) -> float:
+        best = 0.0
+        for _ in range(2):  # the better of two: warm caches
+            folder = Path(tempfile.mkdtemp(dir=work, prefix="mp3-"))
+            paths = [folder / f"segment-{n:05d}.flac" for n in range(len(flacs))]
+            for path, flac in zip(paths, flacs):
+                path.write_bytes(flac)
+            book = BookAudio(folder / "out.mp3", options, ["Book"])
+            started = time.perf_counter()
+            for path, flac in zip(paths, flacs):
+                if write_checkpoints:
+                    atomic_write_bytes(path, flac)
+                book.add(path, 0, False)
+            if book.current is None:  # shorter than the stretch that sets the gain
+                book._encode_all(book._opening_gain())
+            book.current.end_part()  # closing flushes the encoder; tags are not what is measured
+            best = max(best, frames * len(flacs) / SAMPLE_RATE / (time.perf_counter() - started))
+            book.abort()
+        return best
+
+    return (rate(OutputOptions(loudness_lufs=None), False), rate(OutputOptions(loudness_lufs=None), True),
+            rate(OutputOptions(), True))
 
 
 def measure(book: Path, work: Path, name: str, workers: int, engine: str, cluster: "Cluster",
@@ -292,10 +299,11 @@ def main() -> None:
         flacs = [encode_flac(speech[start:start + step]) for start in range(0, len(speech) - step + 1, step)]
         flacs = (flacs * (1 + 12 // max(1, len(flacs))))[:12]  # about half an hour of speech
         with Others() as others:
-            alone, with_checkpoints = mp3_rate(flacs, step, work)
-        ceiling = with_checkpoints / seconds_per_char
+            alone, with_checkpoints, normalised = mp3_rate(flacs, step, work)
+        ceiling = normalised / seconds_per_char
         print(f"parent MP3 encoding: {alone:.0f}x real time alone, {with_checkpoints:.0f}x with the checkpoint "
-              f"written first = {ceiling:,.0f} characters/s of this speech; at {per_thread:.1f} characters/s "
+              f"written first, {normalised:.0f}x with loudness normalisation as well (the default) = "
+              f"{ceiling:,.0f} characters/s of this speech; at {per_thread:.1f} characters/s "
               f"per worker thread, more than about {ceiling / per_thread:,.0f} worker threads on one book "
               f"would wait for the parent; {load()}; {others}")
 
