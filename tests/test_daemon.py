@@ -270,7 +270,8 @@ def test_an_unwritable_outbox_fails_the_job_and_leaves_the_source(tmp_path, daem
 
 def test_cancelling_a_running_job(tmp_path, daemon):
     d = daemon(engine="tone-slow").start()
-    drop(book(tmp_path / "Cancel Me.epub", TEXT * 2), d.inbox)
+    # long enough (about 20 s) that a loaded machine cannot finish it before the cancel arrives
+    drop(book(tmp_path / "Cancel Me.epub", TEXT * 12), d.inbox)
     d.wait_for(lambda: any(s["status"] == "processing" for s in d.statuses()), 60, "processing")
     [status] = d.statuses()
     subprocess.run([sys.executable, "-m", "daemon", "cancel", "--config", str(d.config), status["job_id"]],
