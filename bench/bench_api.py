@@ -52,9 +52,9 @@ BENCH_BOOK = ROOT.parent / "shared" / "corpus" / "bench_jekyll-ch3-ch7.epub"
 
 # --------------------------------------------------------------------------- polling a conversion
 
-def convert(book: Path, clients: int, interval: float = 1.0) -> tuple[float, list[float]]:
+def convert(book: Path, clients: int, interval: float = 1.0, **config: object) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory() as work:
-        daemon = Daemon(Path(work), engine="kokoro", api__enabled=True, api__port=free_port()).start()
+        daemon = Daemon(Path(work), engine="kokoro", api__enabled=True, api__port=free_port(), **config).start()
         port = int(daemon.url.rsplit(":", 1)[1])
         with open(book, "rb") as handle:
             job_id = requests.post(f"{daemon.url}/convert", files={"file": (book.name, handle)},
@@ -90,9 +90,10 @@ def convert(book: Path, clients: int, interval: float = 1.0) -> tuple[float, lis
 
 
 def bench_conversion(args: argparse.Namespace) -> None:
-    quiet, _ = convert(args.book, 0)
+    config = {"output__loudness_lufs": None} if args.model_level else {}
+    quiet, _ = convert(args.book, 0, **config)
     print(f"{args.book.name} with no clients: {quiet:.1f} s")
-    busy, latencies = convert(args.book, args.clients, args.interval)
+    busy, latencies = convert(args.book, args.clients, args.interval, **config)
     print(f"with {args.clients} clients polling /status and /jobs every {args.interval} s: {busy:.1f} s; "
           f"{len(latencies)} requests ({len(latencies) / busy:.0f}/s), {_figures(latencies)} (target < 50 ms)")
     print(f"SLOWDOWN {100 * (busy / quiet - 1):+.1f}% (target < 3%)")
@@ -265,6 +266,8 @@ def main() -> None:
     parser.add_argument("--stalled", type=int, help="time /status with this many stalled uploads open")
     parser.add_argument("--drippers", type=int, default=20, help="with --stalled: header drip-feeders")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--model-level", action="store_true",
+                        help="books at the model's level: no loudness meters or limiter in the parent")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose API to run")
     args = parser.parse_args()
     if args.jobs:
