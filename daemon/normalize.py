@@ -543,6 +543,9 @@ def _roman_keyword(match: re.Match, p: Profile) -> str:
         return match.group(0)
     if numeral == "I" and keyword.islower():  # 'no. I am sure', 'the letter I'
         return match.group(0)
+    if numeral == "I" and keyword.rstrip(".").lower() == "no" and \
+            re.match(r"\s+\w", match.string[match.end():]):  # '"No. I cannot expect you to believe it."'
+        return match.group(0)
     spoken_key = _COUNTERS[p.family].get(keyword, keyword)
     if p.family == "it" and keyword.lower() == "secolo":
         return f"{spoken_key} {ordinal(value, 'it')}"  # 'il secolo diciannovesimo'

@@ -158,6 +158,10 @@ def test_english_numbers_and_symbols(text, spoken, source):
     ("Henry VIII married six times; Charles I lost his head; Louis XIV built Versailles.",
      "Henry the Eighth married six times; Charles the First lost his head; Louis the Fourteenth built Versailles."),
     ("He fought in World War I and World War II.", "He fought in World War one and World War two."),
+    # The Time Machine: 'No.' then the pronoun, not 'Number one'
+    ('He looked at the Medical Man. "No. I cannot expect you to believe it."',
+     'He looked at the Medical Man. "No. I cannot expect you to believe it."'),
+    ("It was No. I.", "It was Number one."),
     ("He read Chapter XII, vol. iv, p. xii and Book I.", "He read Chapter twelve, volume four, page twelve and Book one."),
     ("the XVIIIth century", "the eighteenth century"),
     ("“The Lord helpeth man and beast.” (Psalm XXXVI, 6.)", "“The Lord helpeth man and beast.” (Psalm thirty-six, six.)"),
