@@ -651,13 +651,18 @@ def _initials(match: re.Match, p: Profile) -> str:
     text, end = match.string, match.end()
     following = _next_word(text, end)
     lower_after = not following or following[0].islower()
-    if p.family == "en" and len(letters) <= 3 and set(letters) <= set("NSEW") and lower_after:
-        spoken = _compass(letters)  # 'wind N. N. W.', 'S. E. of the island'
+    # one letter before a verb is a person ('he feared W. was not a man to be trusted')
+    bearing = len(letters) > 1 or not following or following.lower() in _AFTER_A_BEARING
+    if p.family == "en" and len(letters) <= 3 and set(letters) <= set("NSEW") and lower_after and bearing:
+        spoken = _compass(letters)  # 'wind N. N. W.', 'S. E. of the island', 'due W. of it'
     else:
         spoken = _initials_text(letters, p)
     if not _next_char(text, end):
         return spoken + "."
     return spoken + ("." if following in _SENTENCE_STARTERS else "")
+
+
+_AFTER_A_BEARING = {"of", "by", "and", "to", "from", "or", "in", "at", "quarter", "half"}
 
 
 def _compass(letters: list[str]) -> str:

@@ -162,6 +162,8 @@ def test_english_numbers_and_symbols(text, spoken, source):
     ('He looked at the Medical Man. "No. I cannot expect you to believe it."',
      'He looked at the Medical Man. "No. I cannot expect you to believe it."'),
     ("It was No. I.", "It was Number one."),
+    # Pride and Prejudice: a single initial before a verb is a person, not a bearing
+    ("he feared W. was not a man to be trusted", "he feared W was not a man to be trusted"),
     ("He read Chapter XII, vol. iv, p. xii and Book I.", "He read Chapter twelve, volume four, page twelve and Book one."),
     ("the XVIIIth century", "the eighteenth century"),
     ("“The Lord helpeth man and beast.” (Psalm XXXVI, 6.)", "“The Lord helpeth man and beast.” (Psalm thirty-six, six.)"),
