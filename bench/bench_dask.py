@@ -205,9 +205,7 @@ def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float,
                 if write_checkpoints:
                     atomic_write_bytes(path, flac)
                 book.add(path, 0, False)
-            if book.current is None:  # shorter than the stretch that sets the gain
-                book._encode_all(book._opening_gain())
-            book.current.end_part()  # closing flushes the encoder; tags are not what is measured
+            book.close()  # flushes the encoder; tags are not what is measured
             best = max(best, frames * len(flacs) / SAMPLE_RATE / (time.perf_counter() - started))
             book.abort()
         return best

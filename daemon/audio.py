@@ -465,11 +465,9 @@ class BookAudio:
 
     def finish(self, tags: BookTags) -> list[Path]:
         """Close, check the loudness (encoding again when it is off), tag, rename into place."""
-        if self.current is None:
-            self._encode_all(self._opening_gain())
-        assert self.current is not None
         marks = tags.chapters if self.options.split == "book" else ()
-        self.current.end_part(marks)
+        self.close(marks)
+        assert self.current is not None
         measured = self.current.meter.integrated()
         second = self._second_gain(measured)
         if second is not None:
@@ -481,6 +479,14 @@ class BookAudio:
         self.report = LoudnessReport(self.meter.integrated(), measured, self.current.gain_db, self.passes)
         return [self.current.closed[n].finish(self._tags(tags, part))
                 for n, part in enumerate(self.parts) if n in self.current.closed]
+
+    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
+        """Encode what still waits for the gain (a book shorter than the opening stretch) and
+        close the last file: every sample is written, nothing is checked, tagged or renamed."""
+        if self.current is None:
+            self._encode_all(self._opening_gain())
+        assert self.current is not None
+        self.current.end_part(marks)
 
     def abort(self) -> None:
         if self.current is not None:
