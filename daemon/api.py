@@ -80,6 +80,7 @@ class JobView:
         self.mailbox = mailbox
         self._lock = threading.Lock()
         self._tickets: dict[str, tuple[Any, UploadTicket | None]] = {}
+        self._tickets_folder: Any = None  # the requests folder's stamp when last listed
         self._snapshot: _Snapshot | None = None
 
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -146,11 +147,17 @@ class JobView:
         return [t.queued_record() for t in self._read_tickets() if self.index.summary(t.job_id) is None]
 
     def _read_tickets(self) -> list[UploadTicket]:
-        # Tickets are listed on every poll; each is parsed once per version of its file.
+        # Every ticket is written by renaming it into the folder, so an unchanged folder
+        # has the same tickets; the folder is listed again only when its stamp moved or is
+        # too recent to trust (a change in the same clock tick keeps the stamp).
+        folder = _stamp(self.mailbox.requests)
+        if folder is not None and folder == self._tickets_folder and time.time() - folder[2] / 1e9 > 1.0:
+            return [ticket for _, ticket in self._tickets.values() if ticket is not None]
         try:
             names = [n for n in os.listdir(self.mailbox.requests) if n.startswith("upload-")]
         except OSError:
             return []
+        self._tickets_folder = folder
         fresh: dict[str, tuple[Any, UploadTicket | None]] = {}
         for name in names:
             job_id = name[len("upload-"):-len(".json")]

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import bottle
 import jsonschema_rs
 import pytest
 import requests
@@ -359,6 +360,44 @@ def test_metrics_count_every_job_and_upload(api):
         assert f'kokoro_inbox_jobs{{status="{status}"}} {count}\n' in metrics
     assert "kokoro_inbox_queue_depth 6\n" in metrics
     assert f"kokoro_inbox_characters_total {sum(j.chars_done for j in jobs)}\n" in metrics
+
+
+def test_the_uploads_waiting_are_listed_again_whenever_the_mailbox_changes(tmp_path):
+    from daemon.api import JobView, PageQuery
+
+    mailbox = Mailbox(tmp_path / "processing")
+    view = JobView(tmp_path / "outbox", tmp_path / "processing", mailbox)
+    (tmp_path / "outbox").mkdir()
+    first = UploadTicket(str(uuid.uuid4()), "First.epub", {"voice": "af_heart"}, iso(T0))
+    second = UploadTicket(str(uuid.uuid4()), "Second.epub", {"voice": "af_heart"}, iso(T0 + timedelta(1)))
+
+    def listed() -> list[str]:
+        return [r["source"] for r in view.page(PageQuery.from_request(bottle.FormsDict()))[0]]
+
+    ages = iter(range(60, 0, -1))
+
+    def age_folder() -> None:  # as if each change were long past, so only the stamp can tell
+        old = time.time() - next(ages)
+        os.utime(mailbox.requests, (old, old))
+
+    mailbox.post_upload(first)
+    assert listed() == ["First.epub"]  # a folder changed within the last second is always listed
+    age_folder()
+    assert listed() == ["First.epub"] and listed() == ["First.epub"]
+    mailbox.post_upload(second)
+    age_folder()
+    assert listed() == ["Second.epub", "First.epub"]
+    mailbox.close_upload(first.job_id)  # the daemon took the book in
+    age_folder()
+    assert listed() == ["Second.epub"]
+    third = UploadTicket(str(uuid.uuid4()), "Third.epub", {"voice": "af_heart"}, iso(T0 + timedelta(2)))
+    mailbox.post_upload(third)
+    assert listed() == ["Third.epub", "Second.epub"]
+    # a second change within the same clock tick leaves the folder's stamp as it was
+    stamp = os.stat(mailbox.requests).st_mtime_ns
+    mailbox.close_upload(second.job_id)
+    os.utime(mailbox.requests, ns=(stamp, stamp))
+    assert listed() == ["Third.epub"]
 
 
 # --------------------------------------------------------------------------- uploads
