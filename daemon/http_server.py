@@ -6,9 +6,10 @@ client that sends a byte every few seconds holds the thread for ever).  Sixteen
 such clients are the whole pool.  ``ConnectionGuard`` changes two things:
 
 - **Heads are read before a thread is given.**  A new (or kept-alive) connection
-  waits in the guard's epoll set until its request line and headers are all in
-  the kernel's buffer (looked at with ``MSG_PEEK``, so cheroot reads them as
-  usual) and only then goes to the pool.  A head not complete within
+  goes to the pool only once its request line and headers are all in the
+  kernel's buffer (looked at with ``MSG_PEEK``, so cheroot reads them as usual):
+  at once when they are (a poll's head comes in one packet), else after waiting
+  in the guard's epoll set.  A head not complete within
   ``header_timeout`` is answered 408 and closed, like Apache's mod_reqtimeout.
 - **Deadlines in the threads.**  The same guard thread watches requests being
   served: a head still being read (a pipelined request) past its deadline, and a
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import _pyio
 import dataclasses
+import enum
 import errno
 import logging
 import select
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEAD = 64 << 10  # bytes of request line and headers; cheroot answers 413/414 beyond
 HEAD_END = b"\r\n\r\n"
+KEEP_ALIVE_CONNECTIONS = 128  # idle connections kept open for the next request
 CLIENT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN, errno.ETIMEDOUT,
                  errno.EBADF, errno.ESHUTDOWN}
 
@@ -192,6 +195,28 @@ class _State:
     watched: dict[GuardedConnection, _Watch] = field(default_factory=dict)
 
 
+class HeadState(enum.Enum):
+    COMPLETE = "complete"  # the request line and headers are all in the kernel's buffer
+    PARTIAL = "partial"  # some of them, or nothing yet
+    GONE = "gone"  # the client closed the connection (or it failed)
+
+
+def peek_head(sock: socket.socket) -> tuple[HeadState, int]:
+    """How much of a request head has arrived (and its bytes), looked at without reading it.
+    The socket must be non-blocking (timeout 0): with a timeout, Python waits for data."""
+    try:
+        data = sock.recv(MAX_HEAD + 1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return HeadState.PARTIAL, 0
+    except OSError:
+        return HeadState.GONE, 0
+    if not data:
+        return HeadState.GONE, 0
+    if HEAD_END in data or b"\n\n" in data or len(data) > MAX_HEAD:
+        return HeadState.COMPLETE, len(data)  # (cheroot answers a malformed or huge head itself)
+    return HeadState.PARTIAL, len(data)
+
+
 class ConnectionGuard:
     """One thread that holds connections until their head is complete and enforces
     every deadline (see the module's docstring)."""
@@ -243,21 +268,16 @@ class ConnectionGuard:
             conn.close()
 
     def _on_readable(self, fd: int, waiting: _Waiting) -> None:
-        try:
-            data = waiting.conn.socket.recv(MAX_HEAD + 1, socket.MSG_PEEK)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:  # gone before asking anything (a browser's spare connection, a port probe)
+        head, seen = peek_head(waiting.conn.socket)
+        if head is HeadState.GONE:  # gone before asking anything (a browser's spare connection, a port probe)
             self._release(fd)
             waiting.conn.close()
-        elif HEAD_END in data or b"\n\n" in data or len(data) > MAX_HEAD:
+        elif head is HeadState.COMPLETE:
             self._release(fd)  # cheroot reads it (and answers a malformed or huge head itself)
             waiting.conn.socket.settimeout(self.server.timeout)
             self.server.dispatch(waiting.conn)
         else:
-            waiting.seen = len(data)  # edge-triggered: the next event comes with more bytes
+            waiting.seen = max(waiting.seen, seen)  # edge-triggered: the next event comes with more bytes
 
     def _release(self, fd: int) -> None:
         with self._lock:
@@ -429,6 +449,9 @@ class GuardedServer(wsgi.Server):
                          server_name="kokoro-inbox")
         self.gateway = _Gateway
         self.max_request_header_size = MAX_HEAD
+        # Idle kept-alive connections cost a file descriptor in cheroot's selector and are
+        # closed after ``timeout``; with cheroot's 10, the eleventh poller reconnected every time.
+        self.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
         self.guard = ConnectionGuard(self, limits)
 
     def process_conn(self, conn: GuardedConnection) -> None:
@@ -436,7 +459,12 @@ class GuardedServer(wsgi.Server):
         if conn.rfile.has_data():
             self.dispatch(conn)  # a pipelined request already buffered: its thread reads it under a deadline
         else:
-            self.guard.admit(conn)
+            conn.socket.settimeout(0)  # looked at, never waited on, in cheroot's one selector thread
+            if peek_head(conn.socket)[0] is HeadState.COMPLETE:
+                conn.socket.settimeout(self.timeout)
+                self.dispatch(conn)  # a poll's whole head came in one packet: no need to hold it
+            else:
+                self.guard.admit(conn)
 
     def dispatch(self, conn: GuardedConnection) -> None:
         super().process_conn(conn)
