@@ -135,6 +135,7 @@ NOTEREF_TYPES = {"noteref", "doc-noteref"}
 _NOTEREF_CLASS = re.compile(r"(?i)(^|\s)(fnanchor|footnote-?ref\w*|noteref|fn-?ref|footnote-?link|endnote-?ref)(\s|$)")
 _NOTE_CLASS = re.compile(r"(?i)(^|\s)(foot-?notes?|end-?notes?|rear-?notes?|fn)(\s|$)")
 _NOTE_ID = re.compile(r"(?i)^(foot-?note|fn|note|end-?note|rear-?note)s?[-_:.]?[a-z]*\d")
+_BACK_ARROWS = {"↩", "↩︎", "↑", "⤴", "^"}  # printed links back to where a note is cited
 _MARK = re.compile(r"^\W{0,2}(\d{1,4}|[ivxlc]{1,6}|[a-z]|[*†‡§¶]{1,3})\W{0,2}$", re.IGNORECASE)
 _LEADING_LABEL = re.compile(r"^\s*(\[\w{1,6}\]|\(\w{1,6}\)|(line\s+)?\d{1,4}[.)]?|[*†‡§¶]+)(\s+|$)",
                             re.IGNORECASE)
@@ -207,6 +208,9 @@ def _note_text(body: etree._Element) -> str:
         tag = local(element.tag)
         if tag in SILENT_TAGS:
             return
+        if tag == "a" and _is_backlink(element):
+            label_removed = label_removed or not "".join(parts).strip()
+            return  # a link back to the text ('↩' at the end of a Standard Ebooks note) is not read
         if tag == "a" and not label_removed and not "".join(parts).strip() and _is_label(element):
             label_removed = True  # the link back to the text, printed as the note's number
         elif element.text:
@@ -222,6 +226,10 @@ def _note_text(body: etree._Element) -> str:
     walk(body)
     text = clean("".join(parts))
     return text if label_removed else _LEADING_LABEL.sub("", text, count=1).strip()
+
+
+def _is_backlink(link: etree._Element) -> bool:
+    return "backlink" in types_of(link) or clean("".join(link.itertext())) in _BACK_ARROWS
 
 
 def _is_label(link: etree._Element) -> bool:

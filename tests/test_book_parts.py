@@ -81,6 +81,16 @@ def test_notes_inline_at_the_end_of_the_chapter_or_not_at_all(notes):
     assert not any(t.startswith("Line 20") for t in texts), "the note's back-link is not read"
 
 
+def test_a_link_back_at_the_end_of_a_note_is_not_read():
+    # Standard Ebooks ends every endnote with <a epub:type="backlink">↩</a>
+    book = read_book(CORPUS / "se_poe_short-fiction.epub")
+    notes = [p.text for c in book.readable() for p in c.paragraphs if p.kind == "note"]
+    assert len(notes) > 80
+    assert "Note: These remarks were published by Mr. Willis in the Home Journal, on the Saturday " \
+        "following Mr. Poe’s death." in notes
+    assert not [n for n in notes if "↩" in n]
+
+
 def test_poem_line_numbers_are_not_read_and_lines_are_lines():
     burial = read_book(WASTELAND).readable()[0]
     line = next(p for p in burial.paragraphs if p.text.startswith("And went on in sunlight"))
