@@ -18,6 +18,7 @@ French, Spanish, Italian, Brazilian Portuguese, Japanese), ``indic-numtowords``
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -720,6 +721,9 @@ def _rules(p: Profile) -> list[tuple[str, str, Handler]]:
                       rf"|(?<![\w£])(?P<lsd_s2>\d{{1,3}})s\.\s?(?P<lsd_d2>{pence})d\.?(?![\w])"
                       rf"|(?<![\w£])(?<!the )(?P<lsd_d3>{pence})d\.(?!\w)", _old_money))
     rules += [
+        ("verse", rf"\b(?P<v_book>{_BIBLE_BOOKS}) (?P<v_ch>\d{{1,3}}):(?P<v_v>\d{{1,3}})"
+                  rf"(?:[–-](?P<v_end>\d{{1,3}}))?(?![\d:])" if f == "en" else _NEVER, _verse),
+        ("ratio", r"(?<![\d.:,])(?P<ra_a>\d{1,3}):(?P<ra_b>\d)(?![\d:])" if f == "en" else _NEVER, _ratio),
         ("money", rf"(?<![^\W\d_])(?P<cur_a>{cur})\s?(?P<amt_a>{dec})(?:\s?(?P<scale>{scales})(?![\w]))?"
                   rf"|(?<![\w.,])(?P<amt_b>{dec})\s?(?P<cur_b>{cur})(?!\w)", _money),
         ("time", _time_re(f), _time),
@@ -754,8 +758,67 @@ def _rules(p: Profile) -> list[tuple[str, str, Handler]]:
         ("era", r"(?<=\d )(?:AD|BC|BCE|CE)\b|\b(?:AD|BC)(?= \d)" if f == "en" else _NEVER, _era),
         ("initials", r"(?<![\w.’'-])(?P<in>(?:[A-Z]\.\s?)*[A-Z]\.)(?=[\s,;:)\]”’\"]|$)", _initials),
         ("symbol", r"(?P<sym>&|§§|§|¶|(?<=\d)\s?×\s?(?=\d)|(?<=\d )[+=](?= \d))", _symbol),
+        ("greek", _GREEK_WORD if f in _LATIN_FAMILIES else _NEVER, _greek),
     ]
     return rules
+
+
+# --------------------------------------------------------------------------- chapter and verse
+
+# 'Cf. Ezekiel 2:1' (The Waste Land's notes) is neither a time nor a ratio: a narrator says
+# 'Ezekiel chapter two, verse one'. Only after a book of the Bible, where nothing else is meant.
+_BIBLE_BOOKS = "|".join(sorted((
+    "Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth Samuel Kings Chronicles Ezra "
+    "Nehemiah Esther Job Psalms? Proverbs Ecclesiastes Isaiah Jeremiah Lamentations Ezekiel Daniel "
+    "Hosea Joel Amos Obadiah Jonah Micah Nahum Habakkuk Zephaniah Haggai Zechariah Malachi Matthew "
+    "Mark Luke John Acts Romans Corinthians Galatians Ephesians Philippians Colossians "
+    "Thessalonians Timothy Titus Philemon Hebrews James Peter Jude Revelation").split(), key=len, reverse=True))
+
+
+def _verse(match: re.Match, p: Profile) -> str:
+    book, chapter, verse, end = match.group("v_book", "v_ch", "v_v", "v_end")
+    spoken = f"{book} chapter {p.num(chapter)}, verse{'s' if end else ''} {p.num(verse)}"
+    return spoken + (f" to {p.num(end)}" if end else "")
+
+
+def _ratio(match: re.Match, p: Profile) -> str:
+    """'odds of 3:1': one digit after the colon is never minutes."""
+    return f"{p.num(match.group('ra_a'))} to {p.num(match.group('ra_b'))}"
+
+
+# --------------------------------------------------------------------------- Greek in a Latin-script book
+
+# A Greek epigraph or word in an English (French, …) book is read the way a narrator
+# without Greek reads it: transliterated, not spelled letter by letter ('phi, rho,
+# epsilon…' is what the readers made of 'φρενός'). A short run of capitals is letters
+# on a stone or a label ('the letters ΛΑΣΜ') and is read by their names.
+_LATIN_FAMILIES = {"en", "es", "fr", "it", "pt"}
+_GREEK_WORD = r"[\u0370-\u03ff\u1f00-\u1fff][\u0370-\u03ff\u1f00-\u1fff\u0300-\u036f]*\u02bc?"  # ʼ: elision
+_GREEK_PAIRS = {"αυ": "au", "ευ": "eu", "ηυ": "eu", "ου": "ou", "υι": "ui",
+                "γγ": "ng", "γκ": "nk", "γξ": "nx", "γχ": "nch"}
+_GREEK_LETTERS = dict(zip("αβγδεζηθικλμνξοπρσςϛτυφχψωϝ",
+                          "a b g d e z e th i k l m n x o p r s s s t y ph ch ps o w".split()))
+_GREEK_NAMES = dict(zip("αβγδεζηθικλμνξοπρστυφχψω",
+                        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+                        "omicron pi rho sigma tau upsilon phi chi psi omega".split()))
+_ROUGH_BREATHING = "\u0314"
+
+
+def _greek(match: re.Match, p: Profile) -> str:
+    word = match.group(0)
+    bare = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c)).lower()
+    if word.isupper() and len(bare) <= 4 and all(c in _GREEK_NAMES for c in bare):
+        return " ".join(_GREEK_NAMES[c] for c in bare)
+    out, position = [], 0
+    while position < len(bare):
+        pair = _GREEK_PAIRS.get(bare[position:position + 2])
+        out.append(pair or _GREEK_LETTERS.get(bare[position], bare[position]))
+        position += 2 if pair else 1
+    latin = "".join(out).replace("\u02bc", "'")
+    opening = unicodedata.normalize("NFD", word)[:4]  # the breathing sits on the first vowel or diphthong
+    if _ROUGH_BREATHING in opening:
+        latin = "rh" + latin[1:] if latin.startswith("r") else "h" + latin
+    return latin.capitalize() if word[0].isupper() else latin
 
 
 def _alternatives(words) -> str:
@@ -818,7 +881,7 @@ _GATES = {
     "web": re.compile(r"@|://|www\d?\.|\.(?:com|org|net|edu|gov|info)\b"),
 }
 _NEEDS = {
-    **dict.fromkeys(("old_money", "money", "time", "date", "day_month", "dash_year", "decade", "ordinal",
+    **dict.fromkeys(("verse", "ratio", "old_money", "money", "time", "date", "day_month", "dash_year", "decade", "ordinal",
                      "percent", "unit", "range", "number", "digits", "counter", "era"), {"digit"}),
     **dict.fromkeys(("email", "url"), {"web"}),
     **dict.fromkeys(("bullet", "power", "mark"), {"sign"}),

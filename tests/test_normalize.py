@@ -254,6 +254,34 @@ def test_other_languages(lang, text, spoken):
     assert said(text, lang) == spoken
 
 
+@pytest.mark.parametrize("text, spoken", [
+    ("Note: Cf. Ezekiel 2:1.", "Note: Compare Ezekiel chapter two, verse one."),  # The Waste Land's notes
+    ("Cf. Ecclesiastes 12:5.", "Compare Ecclesiastes chapter twelve, verse five."),
+    ("as John 3:16 says", "as John chapter three, verse sixteen says"),
+    ("Psalm 23:1-4", "Psalm chapter twenty-three, verses one to four"),
+    ("at 3:16 he left", "at three sixteen he left"),  # a time, with no book before it
+    ("odds of 10:1 against", "odds of ten to one against"),  # one digit after the colon is never minutes
+])
+def test_chapter_and_verse_and_ratios(text, spoken):
+    assert normalize(text) == spoken
+
+
+@pytest.mark.parametrize("lang, text, spoken", [
+    # Poe's Greek (se_poe_short-fiction): read transliterated, not letter by letter
+    ("en-us", "Note: φρενός.", "Note: phrenos."),
+    ("en-us", "Αὐτὸ καθʼ αὑτὸ μεθʼ αὑτοῦ μονοειδὲς ἀεὶ ὄν.", "Auto kath' hauto meth' hautou monoeides aei on."),
+    ("en-us", "Εὕδουσιν δ' ὀρέων κορυφαί τε καὶ φάραγγες,", "Heudousin d' oreon koryphai te kai pharanges,"),
+    ("en-us", "the modified Παλιγγενεσια of the Pythagoreans", "the modified Palingenesia of the Pythagoreans"),
+    ("en-us", "still legible the letters ΛΑΣΜ. They are undoubtedly part of ΓΕΛΑΣΜΑ.",
+     "still legible the letters lambda alpha sigma mu. They are undoubtedly part of Gelasma."),
+    ("en-gb", "the Greek ῥήτωρ", "the Greek rhetor"),
+    ("fr-fr", "le mot φρενός", "le mot phrenos"),
+    ("hi", "φρενός", "φρενός"),  # only books in Latin script transliterate
+])
+def test_greek_words_in_a_latin_script_book(lang, text, spoken):
+    assert normalize(text, lang) == spoken
+
+
 def test_number_words_come_from_the_libraries():
     assert cardinal(1881, "en") == "one thousand eight hundred and eighty-one"
     assert year(1905, "en") == "nineteen oh-five"
