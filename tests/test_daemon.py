@@ -208,7 +208,7 @@ def test_kill_9_mid_book_then_restart_resumes_from_checkpoints(tmp_path, daemon)
 
 def test_a_killed_worker_is_replaced_and_the_book_completes(tmp_path, daemon):
     d = daemon(engine="tone-slow").start()
-    drop(book(tmp_path / "Sturdy.epub", TEXT * 2), d.inbox)
+    drop(book(tmp_path / "Sturdy.epub", TEXT * 6), d.inbox)  # still converting when the kill comes
     d.wait_for(lambda: any(s["status"] == "processing" for s in d.statuses()), 60, "processing")
     time.sleep(1.5)
     workers = subprocess.run(["pgrep", "-P", str(d.process.pid), "-f", "spawn_main"],
@@ -237,7 +237,7 @@ def test_sigterm_stops_gracefully_and_systemd_hears_about_it(tmp_path, daemon):
     try:
         d = daemon(engine="tone-slow", env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "10000000"})
         d.start()
-        drop(book(tmp_path / "Stopped.epub", TEXT * 2), d.inbox)
+        drop(book(tmp_path / "Stopped.epub", TEXT * 6), d.inbox)  # still converting when the signal comes
         processing = tmp_path / "processing"
         d.wait_for(lambda: len(list(processing.glob("*/segment-*.flac"))) >= 1, 60, "a checkpoint")
         started = time.monotonic()
