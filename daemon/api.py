@@ -507,14 +507,19 @@ def cancel_job(job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "message": "Cancellation requested", "status": record["status"]}
 
 
-def _finished_audio(job_id: str) -> tuple[dict[str, Any], Path]:
-    """A completed job's record and its audio file, which must lie inside the outbox."""
+def _finished_audio(job_id: str, part: int = 1) -> tuple[dict[str, Any], Path]:
+    """A completed job's record and its audio file (``part``: which of a book split into
+    chapter files, from 1), which must lie inside the outbox."""
     record = _job_or_404(job_id)
     if record.get("status") != "completed" or not record.get("output_file"):
         raise ApiError(404, "the audiobook is not ready", ["path", "job_id"])
+    files = record.get("output_files") or [record["output_file"]]
+    if not 1 <= part <= len(files):
+        raise ApiError(404, f"the audiobook has {len(files)} file{'s' if len(files) > 1 else ''}, "
+                       f"not a part {part}", ["query", "part"])
     outbox = ctx().config.paths.outbox.resolve()
     try:
-        target = inside(outbox, record["output_file"]).resolve()
+        target = inside(outbox, files[part - 1]).resolve()
     except ValueError:
         raise ApiError(404, "Job not found", ["path", "job_id"]) from None
     if outbox not in target.parents or not target.is_file():  # a link out of the outbox is not served
@@ -523,11 +528,21 @@ def _finished_audio(job_id: str) -> tuple[dict[str, Any], Path]:
 
 
 def download(job_id: str) -> Any:
-    _, target = _finished_audio(job_id)
+    """The audiobook; ``?part=N`` the Nth file of a book split into chapter files (the
+    first without it)."""
+    _, target = _finished_audio(job_id, _part(bottle.request.query.get("part")))
     outbox = ctx().config.paths.outbox.resolve()
     relative = target.relative_to(outbox).as_posix()
     mimetype = "audio/mp4" if target.suffix.lower() == ".m4b" else "audio/mpeg"
     return bottle.static_file(relative, root=str(outbox), mimetype=mimetype, download=Path(relative).name)
+
+
+def _part(raw: str | None) -> int:
+    if raw is None:
+        return 1
+    if not raw.isdigit() or len(raw) > 5:
+        raise ApiError(400, "part must be a file's number, from 1", ["query", "part"])
+    return int(raw)
 
 
 def feed() -> Any:
@@ -536,8 +551,9 @@ def feed() -> Any:
     links = FeedLinks(_public_base(context.config), context.config.api_token)
     books = []
     for summary in context.jobs.finished_books(FEED_ITEMS):
-        facts = context.files.get(summary["job_id"], summary["output_file"])
-        if facts is not None:  # an audiobook someone deleted is left out
+        files = summary.get("output_files") or [summary["output_file"]]
+        facts = [context.files.get(summary["job_id"], name) for name in files]
+        if all(f is not None for f in facts):  # an audiobook someone deleted is left out
             books.append((summary, facts))
     body = build_feed(books, links)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

@@ -1,7 +1,7 @@
 """The outbox as a podcast: ``GET /feed.xml`` and the chapters and covers its items point at.
 
 RSS 2.0 with the iTunes and Podcasting 2.0 tags podcast apps read: one item per finished
-book (newest first), its enclosure the download URL with the file's length and type,
+book (newest first; a book split into chapter files one item per file), its enclosure the download URL with the file's length and type,
 ``podcast:chapters`` a JSON chapters file (Podcasting 2.0, version 1.2.0) built from the
 status file's chapter times, and the cover the audio file itself carries (ID3 APIC in an
 MP3, ``covr`` in an M4B), so nothing else has to be kept.
@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote
 
@@ -114,7 +114,8 @@ class FeedLinks:
     token: str | None
 
     def url(self, path: str) -> str:
-        query = f"?access_token={quote(self.token, safe='')}" if self.token else ""
+        joiner = "&" if "?" in path else "?"
+        query = f"{joiner}access_token={quote(self.token, safe='')}" if self.token else ""
         return f"{self.base}{path}{query}"
 
 
@@ -139,8 +140,9 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     return node
 
 
-def build_feed(books: Iterable[tuple[dict[str, Any], FileFacts]], links: FeedLinks) -> bytes:
-    """The RSS document for finished books (summary, file facts), in the order given."""
+def build_feed(books: Iterable[tuple[dict[str, Any], list[FileFacts]]], links: FeedLinks) -> bytes:
+    """The RSS document for finished books (summary, facts of each of its files), in the
+    order given."""
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
     _sub(channel, "title", "Kokoro Inbox")
@@ -156,7 +158,7 @@ def build_feed(books: Iterable[tuple[dict[str, Any], FileFacts]], links: FeedLin
     ET.SubElement(arts, f"{{{ITUNES}}}category", {"text": "Books"})
     _sub(channel, f"{{{ATOM}}}link", None, href=links.url("/feed.xml"), rel="self", type="application/rss+xml")
     books = list(books)
-    covered = next((s for s, f in books if f.has_cover), None)
+    covered = next((s for s, f in books if f[0].has_cover), None)
     if covered is not None:  # the newest cover stands for the whole shelf
         image = _sub(channel, "image")
         _sub(image, "url", links.url(f"/cover/{covered['job_id']}"))
@@ -164,13 +166,23 @@ def build_feed(books: Iterable[tuple[dict[str, Any], FileFacts]], links: FeedLin
         _sub(image, "link", links.base + "/")
         _sub(channel, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{covered['job_id']}"))
     for summary, facts in books:
-        _item(channel, summary, facts, links)
+        files = summary.get("output_files") or [summary["output_file"]]
+        if len(files) > 1:
+            # A book split into chapter files is a run of episodes, one per file, so that a
+            # podcast app plays the whole book and not only its first chapter.
+            for number in range(len(files), 0, -1):  # newest first: the last chapter on top
+                _item(channel, summary, facts[number - 1], links, part=(number, files[number - 1]))
+        else:
+            _item(channel, summary, facts[0], links)
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
 
 
-def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links: FeedLinks) -> None:
+def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links: FeedLinks,
+          part: tuple[int, str] | None = None) -> None:
+    """One episode: the whole book, or ``part`` (its number and file) of a split one."""
     job_id = summary["job_id"]
-    title = summary.get("title") or summary.get("source") or job_id
+    book_title = summary.get("title") or summary.get("source") or job_id
+    title = f"{book_title} — {PurePosixPath(part[1]).stem}" if part else book_title
     author = summary.get("author") or ""
     seconds = float(summary.get("audio_seconds") or 0)
     voice = (summary.get("settings") or {}).get("voice", "")
@@ -179,19 +191,20 @@ def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links:
     _sub(item, f"{{{ITUNES}}}title", title)
     if author:
         _sub(item, f"{{{ITUNES}}}author", author)
-    about = f"{title}{' by ' + author if author else ''}, read by Kokoro ({voice or 'default voice'})."
+    about = f"{book_title}{' by ' + author if author else ''}, read by Kokoro ({voice or 'default voice'})."
     _sub(item, "description", about)
     _sub(item, f"{{{ITUNES}}}summary", about)
-    _sub(item, "guid", job_id, isPermaLink="false")
+    _sub(item, "guid", f"{job_id}/{part[0]}" if part else job_id, isPermaLink="false")
     published = _rfc2822(summary.get("finished_at") or summary.get("created_at"))
     if published:
         _sub(item, "pubDate", published)
-    _sub(item, "enclosure", None, url=links.url(f"/download/{job_id}"), length=str(facts.size),
-         type=audio_type(summary["output_file"]))
+    download = f"/download/{job_id}?part={part[0]}" if part else f"/download/{job_id}"
+    _sub(item, "enclosure", None, url=links.url(download), length=str(facts.size),
+         type=audio_type(part[1] if part else summary["output_file"]))
     _sub(item, f"{{{ITUNES}}}episodeType", "full")
-    if (summary.get("settings") or {}).get("split") != "chapter":
-        # A book split into chapter files is served as its first file (output_file): the
-        # book's length and chapter times would not fit it.
+    if part:
+        _sub(item, f"{{{ITUNES}}}episode", str(part[0]))  # a chapter file's length is its own
+    else:
         _sub(item, f"{{{ITUNES}}}duration", _clock(seconds))
         _sub(item, f"{{{PODCAST}}}chapters", None, url=links.url(f"/chapters/{job_id}"), type=CHAPTERS_TYPE)
     if facts.has_cover:

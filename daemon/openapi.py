@@ -129,17 +129,23 @@ OPENAPI: dict[str, Any] = {
             "description": "With api.token set, the token may also come as ?access_token= (RFC 6750), "
                            "for audio players and links that cannot send a header; no other route takes it.",
             "parameters": [_JOB_ID, {"name": "access_token", "in": "query", "required": False,
-                                     "schema": {"type": "string"}}],
+                                     "schema": {"type": "string"}},
+                           {"name": "part", "in": "query", "required": False,
+                            "description": "Which file of a book split into chapter files (output_files), "
+                                           "from 1; the first without it",
+                            "schema": {"type": "integer", "minimum": 1}}],
             "responses": {"200": {"description": "The MP3", "content": {"audio/mpeg": {
                 "schema": {"type": "string", "format": "binary"}}}},
                 "206": {"description": "Part of the MP3", "content": {"audio/mpeg": {
                     "schema": {"type": "string", "format": "binary"}}}},
                 "304": {"description": "Not modified"},
-                "401": _error("Missing or wrong token"), "404": _error("Unknown job or not ready"),
+                "400": _error("part is not a number"),
+                "401": _error("Missing or wrong token"), "404": _error("Unknown job, not ready, or no such part"),
                 "416": {"description": "Range not satisfiable"}}}},
         "/feed.xml": {"get": {
             "summary": "A podcast feed of the finished books (RSS 2.0, iTunes and Podcasting 2.0 tags)",
-            "description": "One item per finished book, newest first (at most 300): the enclosure is "
+            "description": "One item per finished book, newest first (at most 300; a book split into "
+                           "chapter files has one item per file, /download/{job_id}?part=N): the enclosure is "
                            "/download/{job_id} with its length and type, podcast:chapters points at "
                            "/chapters/{job_id}, itunes:image at /cover/{job_id}. URLs are absolute, from "
                            "api.public_url or the request's Host, and carry ?access_token= when api.token "

@@ -69,7 +69,7 @@ def test_links_use_the_public_url_and_m4b_is_audio_mp4():
     summary = {"job_id": "6f1c2a1e-0000-4000-8000-000000000000", "title": "A & B <c>", "author": "Ann",
                "output_file": "Ann/A & B/A & B.m4b", "audio_seconds": 3723.4, "finished_at": "2026-11-28T11:00:00Z",
                "settings": {"voice": "bf_emma"}}
-    body = build_feed([(summary, FileFacts(1234, False))], FeedLinks("https://books.example.org/kokoro", None))
+    body = build_feed([(summary, [FileFacts(1234, False)])], FeedLinks("https://books.example.org/kokoro", None))
     parsed = feedparser.parse(body)
     assert not parsed.bozo
     [entry] = parsed.entries
@@ -78,6 +78,38 @@ def test_links_use_the_public_url_and_m4b_is_audio_mp4():
     assert entry.enclosures[0].href == f"https://books.example.org/kokoro/download/{summary['job_id']}"
     assert chapters_json({"chapters": [{"title": "One", "start_seconds": 0.0}]})["chapters"] == \
         [{"startTime": 0.0, "title": "One"}]
-    split = {**summary, "settings": {"split": "chapter"}, "output_file": "Ann/A & B/01 - One.mp3"}
-    [entry] = feedparser.parse(build_feed([(split, FileFacts(99, False))], FeedLinks("http://h", None))).entries
-    assert "podcast_chapters" not in entry and "itunes_duration" not in entry  # its first file only
+    split = {**summary, "settings": {"split": "chapter"}, "output_file": "Ann/A & B/01 - One.mp3",
+             "output_files": ["Ann/A & B/01 - One.mp3", "Ann/A & B/02 - Two.m4b"]}
+    facts = [FileFacts(99, False), FileFacts(98, False)]
+    two, one = feedparser.parse(build_feed([(split, facts)], FeedLinks("http://h", "t"))).entries
+    assert (one.title, one.itunes_episode, one.enclosures[0].length) == ("A & B <c> — 01 - One", "1", "99")
+    assert two.enclosures[0].href == f"http://h/download/{summary['job_id']}?part=2&access_token=t"
+    assert two.enclosures[0].type == "audio/mp4"
+    assert "podcast_chapters" not in one and "itunes_duration" not in one  # the book's times fit no one file
+
+
+def test_a_book_split_into_chapter_files_is_one_episode_per_file(tmp_path, daemon):
+    running = daemon(api__enabled=True, api__port=free_port(), api__token=TOKEN, output__split="chapter").start()
+    simple_book(running.inbox / "split.epub", [("Fog", TEXT), ("Lamps", TEXT[::-1]), ("Dawn", TEXT)],
+                title="Split Book", author="Ann Author")
+    [job] = running.wait_finished(1)
+    assert job["status"] == "completed" and len(job["output_files"]) == 3
+    parsed = feedparser.parse(requests.get(f"{running.url}/feed.xml", params={"access_token": TOKEN}).content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert [e.title for e in parsed.entries] == ["Split Book — 03 - Dawn", "Split Book — 02 - Lamps",
+                                                 "Split Book — 01 - Fog"]
+    assert [e.id for e in parsed.entries] == [f"{job['job_id']}/{n}" for n in (3, 2, 1)]
+    for entry, name in zip(parsed.entries, reversed(job["output_files"])):
+        [enclosure] = entry.enclosures
+        query = parse_qs(urlsplit(enclosure.href).query)
+        assert query["access_token"] == [TOKEN] and query["part"] == [entry.id.rsplit("/", 1)[1]]
+        audio = requests.get(enclosure.href)
+        assert audio.status_code == 200 and audio.content == (running.outbox / name).read_bytes()
+        assert len(audio.content) == int(enclosure.length)
+    download = f"{running.url}/download/{job['job_id']}"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert requests.get(download, headers=headers).content == (running.outbox / job["output_file"]).read_bytes()
+    missing = requests.get(download, params={"part": 4}, headers=headers)
+    assert missing.status_code == 404 and "has 3 files, not a part 4" in missing.json()["detail"]["msg"]
+    assert requests.get(download, params={"part": "x"}, headers=headers).status_code == 400
+    assert running.stop() == 0

@@ -18,8 +18,9 @@ def test_upload_through_the_page_and_watch_it_finish(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     daemon = Daemon(tmp_path / "d", engine="tone-slow", api__enabled=True, api__port=free_port()).start()
-    book = simple_book(tmp_path / "Page Book.epub", [("One", ["The fog lifted."] * 6), ("Two", ["Then it rained."] * 6)],
-                       title="Page Book")
+    # long enough (~10 s) that the page, polling every 2 s, sees it converting on a loaded machine
+    book = simple_book(tmp_path / "Page Book.epub", [("One", ["The fog lifted."] * 30),
+                                                     ("Two", ["Then it rained."] * 30)], title="Page Book")
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
@@ -43,10 +44,20 @@ def test_upload_through_the_page_and_watch_it_finish(tmp_path):
             expect(row.locator(".badge")).to_have_text("completed", timeout=90000)
             expect(row.locator(".percent")).to_have_text("100%")
             expect(row.locator("audio")).to_have_count(1)
+            expect(row.locator("a[download]")).to_have_text("Download MP3")
             assert "voice bf_emma" in row.locator(".meta").first.inner_text()
+            # a book split into chapter files: a link per file, each to its own part
+            simple_book(daemon.inbox / "Split.epub", [("Fog", ["The fog lifted."]), ("Rain", ["It rained."])],
+                        title="Split Book")
+            (daemon.inbox / "Split.yaml").write_text("split: chapter\n")
+            split = page.locator("#jobs li[data-job]", has_text="Split Book")
+            expect(split.locator(".badge")).to_have_text("completed", timeout=90000)
+            links = split.locator("ol.parts a[download]")
+            expect(links).to_have_text(["01 - Fog.mp3", "02 - Rain.mp3"])
+            assert links.nth(1).get_attribute("href").endswith("?part=2")
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
             browser.close()
     finally:
         daemon.stop()
-    [status] = daemon.statuses()
+    status = next(s for s in daemon.statuses() if s["source"] == "Page Book.epub")
     assert status["settings"]["voice"] == "bf_emma" and status["settings"]["speed"] == 1.1

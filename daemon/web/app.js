@@ -36,9 +36,24 @@ function element(tag, attributes = {}, ...children) {
   return node;
 }
 
-function downloadUrl(job) {
-  const token = tokenInput.value ? "?access_token=" + encodeURIComponent(tokenInput.value) : "";
-  return "/download/" + job.job_id + token;
+function downloadUrl(job, part) {
+  const query = [];
+  if (part) query.push("part=" + part);
+  if (tokenInput.value) query.push("access_token=" + encodeURIComponent(tokenInput.value));
+  return "/download/" + job.job_id + (query.length ? "?" + query.join("&") : "");
+}
+
+// A book split into chapter files gets a link per file, named as the file is.
+function downloadLinks(job) {
+  const files = job.output_files && job.output_files.length ? job.output_files : [job.output_file];
+  const kind = (name) => name.split(".").pop().toUpperCase();
+  if (files.length === 1) return element("a", { href: downloadUrl(job), download: "" }, "Download " + kind(files[0]));
+  const list = element("ol", { class: "parts" });
+  files.forEach((name, index) => {
+    const label = name.split("/").pop();
+    list.append(element("li", {}, element("a", { href: downloadUrl(job, index + 1), download: "" }, label)));
+  });
+  return list;
 }
 
 function renderJob(job) {
@@ -66,7 +81,7 @@ function renderJob(job) {
     item.append(element("progress", { max: "100", value: "100", "aria-label": "progress" }),
       element("div", { class: "meta percent" }, "100%"),
       element("audio", { controls: "", preload: "none", src: downloadUrl(job) }),
-      element("a", { href: downloadUrl(job), download: "" }, "Download MP3"));
+      downloadLinks(job));
   }
   if (job.error) item.append(element("p", { class: "error" }, job.error));
   return item;
