@@ -806,7 +806,8 @@ _ROUGH_BREATHING = "\u0314"
 
 def _greek(match: re.Match, p: Profile) -> str:
     word = match.group(0)
-    bare = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c)).lower()
+    decomposed = unicodedata.normalize("NFD", word)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     if word.isupper() and len(bare) <= 4 and all(c in _GREEK_NAMES for c in bare):
         return " ".join(_GREEK_NAMES[c] for c in bare)
     out, position = [], 0
@@ -815,8 +816,7 @@ def _greek(match: re.Match, p: Profile) -> str:
         out.append(pair or _GREEK_LETTERS.get(bare[position], bare[position]))
         position += 2 if pair else 1
     latin = "".join(out).replace("\u02bc", "'")
-    opening = unicodedata.normalize("NFD", word)[:4]  # the breathing sits on the first vowel or diphthong
-    if _ROUGH_BREATHING in opening:
+    if _ROUGH_BREATHING in decomposed[:4]:  # the breathing sits on the first vowel or diphthong
         latin = "rh" + latin[1:] if latin.startswith("r") else "h" + latin
     return latin.capitalize() if word[0].isupper() else latin
 
