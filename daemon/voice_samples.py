@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from .errors import InboxError, ModelMissing
+from .files import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,8 @@ def make_sample(model: str, voices: str, voice: str, out: Path) -> None:
     text, lang = sample_text(voice)
     engine = load_engine(EngineSettings(model, voices, threads=2))
     audio = engine.speak(text, voice, 1.0, lang)
-    partial = out.with_name(f".{out.name}.part")
-    soundfile.write(partial, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(partial, out)
+    with atomic_output(out) as partial:  # two API processes making one sample never share a file
+        soundfile.write(partial, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
 
 
 if __name__ == "__main__":
