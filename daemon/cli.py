@@ -28,6 +28,7 @@ from .converter import (BookRun, ConversionResult, PreparedBook, Progress, job_f
 from .backends import make_executor
 from .engine import EngineKind, quiet_phonemizer
 from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
+from .feed import clock
 from .files import free_name
 from .languages import LANGUAGES, VOICES
 from .scheduler import convert
@@ -241,8 +242,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if args.report:
         _write_report(args.report, result)
     written = f"{result.output.parent} ({len(result.outputs)} files)" if len(result.outputs) > 1 else result.output
-    print(f"wrote {written} ({_clock(result.audio_seconds)} of audio, "
-          f"{len(result.chapters)} chapters) in {_clock(result.seconds)}, {rate:.1f} characters/s"
+    print(f"wrote {written} ({clock(result.audio_seconds)} of audio, "
+          f"{len(result.chapters)} chapters) in {clock(result.seconds)}, {rate:.1f} characters/s"
           + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
           file=sys.stderr)
     return 0
@@ -287,11 +288,6 @@ def _write_report(path: Path, result: ConversionResult) -> None:
     path.write_text(json.dumps(report, indent=2))
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
 
 def _log_progress(prepared: PreparedBook) -> Callable[[Progress], None]:
     last = [0.0]
@@ -314,7 +310,7 @@ class ProgressBar:
     def update(self, progress: Progress) -> None:
         width = 24
         filled = int(width * progress.percent / 100)
-        eta = _clock(progress.eta_seconds) if progress.eta_seconds is not None else "--:--"
+        eta = clock(progress.eta_seconds) if progress.eta_seconds is not None else "--:--"
         title = progress.chapter_title[:28]
         line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.percent:5.1f}% "
                 f"ch {progress.chapter} {title!s:28} {progress.chars_per_second:5.1f} ch/s ETA {eta}")

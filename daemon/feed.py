@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from .files import inside
+from .status import audio_files
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -128,7 +129,8 @@ def _rfc2822(stamp: str | None) -> str | None:
         return None
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """H:MM:SS, as itunes:duration and the command line print a length."""
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
@@ -166,7 +168,7 @@ def build_feed(books: Iterable[tuple[dict[str, Any], list[FileFacts]]], links: F
         _sub(image, "link", links.base + "/")
         _sub(channel, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{covered['job_id']}"))
     for summary, facts in books:
-        files = summary.get("output_files") or [summary["output_file"]]
+        files = audio_files(summary)
         if len(files) > 1:
             # A book split into chapter files is a run of episodes, one per file, so that a
             # podcast app plays the whole book and not only its first chapter.
@@ -205,7 +207,7 @@ def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links:
     if part:
         _sub(item, f"{{{ITUNES}}}episode", str(part[0]))  # a chapter file's length is its own
     else:
-        _sub(item, f"{{{ITUNES}}}duration", _clock(seconds))
+        _sub(item, f"{{{ITUNES}}}duration", clock(seconds))
         _sub(item, f"{{{PODCAST}}}chapters", None, url=links.url(f"/chapters/{job_id}"), type=CHAPTERS_TYPE)
     if facts.has_cover:
         _sub(item, f"{{{ITUNES}}}image", None, href=links.url(f"/cover/{job_id}"))
