@@ -46,7 +46,7 @@ from .files import inside
 from .http_server import ApiServer, Limits
 from .languages import LANGUAGES, VOICES, describe_voice
 from .mailbox import Mailbox, UploadTicket
-from .status import JobIndex, JobStatus, is_job_id, journal_path
+from .status import JobIndex, JobStatus, audio_files, is_job_id, journal_path
 from .upload import ApiError, ClientGone, UploadPolicy, receive_upload
 from .voice_samples import SampleUnavailable, VoiceSamples
 
@@ -513,7 +513,7 @@ def _finished_audio(job_id: str, part: int = 1) -> tuple[dict[str, Any], Path]:
     record = _job_or_404(job_id)
     if record.get("status") != "completed" or not record.get("output_file"):
         raise ApiError(404, "the audiobook is not ready", ["path", "job_id"])
-    files = record.get("output_files") or [record["output_file"]]
+    files = audio_files(record)
     if not 1 <= part <= len(files):
         raise ApiError(404, f"the audiobook has {len(files)} file{'s' if len(files) > 1 else ''}, "
                        f"not a part {part}", ["query", "part"])
@@ -551,7 +551,7 @@ def feed() -> Any:
     links = FeedLinks(_public_base(context.config), context.config.api_token)
     books = []
     for summary in context.jobs.finished_books(FEED_ITEMS):
-        files = summary.get("output_files") or [summary["output_file"]]
+        files = audio_files(summary)
         facts = [context.files.get(summary["job_id"], name) for name in files]
         if all(f is not None for f in facts):  # an audiobook someone deleted is left out
             books.append((summary, facts))

@@ -42,8 +42,6 @@ from .loudness import LoudnessMeter, PeakLimiter, gain_db_for
 log = logging.getLogger(__name__)
 
 BLOCK = 1 << 16  # frames per read when copying a checkpoint into the audiobook
-FORMATS = ("mp3", "m4b")
-SPLITS = ("book", "chapter")
 SUFFIXES = {"mp3": ".mp3", "m4b": ".m4b"}
 HOLD_SECONDS = 60.0  # audio metered before the gain is chosen and encoding starts
 TOLERANCE_LU = 0.5  # a finished book further than this from the target is encoded again
@@ -130,14 +128,6 @@ class Mp3Writer:
     def append_samples(self, samples: np.ndarray) -> None:
         self._file.write(samples)
         self.frames += len(samples)
-
-    def append_checkpoint(self, path: Path) -> int:
-        """Stream a FLAC checkpoint into the MP3 block by block; return its frames."""
-        count = 0
-        for block in read_blocks(path):
-            self.append_samples(block)
-            count += len(block)
-        return count
 
     def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
         """The audio is complete (the chapters go into the tags)."""

@@ -277,7 +277,7 @@ class ConnectionGuard:
             waiting.conn.socket.settimeout(self.server.timeout)
             self.server.dispatch(waiting.conn)
         else:
-            waiting.seen = max(waiting.seen, seen)  # edge-triggered: the next event comes with more bytes
+            waiting.seen = seen  # a peek sees all that is buffered; the next event brings more
 
     def _release(self, fd: int) -> None:
         with self._lock:

@@ -62,6 +62,12 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def audio_files(record: dict[str, Any]) -> list[str]:
+    """Every audio file of a finished job's record, in order (a status file written before
+    output_files existed names only output_file)."""
+    return list(record.get("output_files") or [record["output_file"]])
+
+
 def is_job_id(value: object) -> bool:
     return isinstance(value, str) and bool(UUID.match(value))
 
