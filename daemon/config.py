@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -179,6 +179,9 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "mode": ("auto", _choice("auto", "native", "polling")),
         "settle_seconds": (5, _number(0, 3600)),
         "rescan_seconds": (60, _number(1, 86400)),
+        "poll_seconds": (1, _number(0.1, 3600)),
+        "patience_seconds": (600, _number(0, 86400)),
+        "read_seconds": (300, _number(1, 86400)),
     },
     "defaults": {
         "voice": ("af_heart", _voice),
@@ -212,6 +215,12 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "body_min_bytes_per_second": (500, _number(0, 1 << 30)),
         "public_url": (None, _public_url),
     },
+    "retention": {  # days after which the daemon removes what a job left; null keeps it for ever
+        "outputs_days": (None, _optional(_number(1, 36500))),
+        "archive_days": (None, _optional(_number(1, 36500))),
+        "failed_days": (None, _optional(_number(1, 36500))),
+        "status_days": (None, _optional(_number(1, 36500))),
+    },
     "notify": {
         "urls": ([], _notify_urls),
         "events": (["completed", "failed"], _notify_events),
@@ -224,6 +233,21 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "log_level": ("info", _choice("debug", "info", "warning", "error")),
     },
 }
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Days after which the daemon removes what ended jobs left behind; None keeps it."""
+
+    outputs_days: float | None = None  # completed jobs' audiobooks
+    archive_days: float | None = None  # completed jobs' sources in archive/
+    failed_days: float | None = None  # failed and cancelled jobs' sources in failed/
+    status_days: float | None = None  # ended jobs' status files
+
+    @property
+    def enabled(self) -> bool:
+        return any(days is not None for days in (self.outputs_days, self.archive_days,
+                                                 self.failed_days, self.status_days))
 
 
 @dataclass(frozen=True)
@@ -278,6 +302,10 @@ class Config:
     output_split: str = "book"  # book | chapter
     output_loudness: float | None = -18.0  # LUFS; None keeps the model's level
     output_true_peak: float = -1.5  # dBTP
+    poll_seconds: float = 1.0  # the polling watcher's interval (network mounts)
+    patience_seconds: float = 600.0  # how long an incomplete file may keep being written
+    read_seconds: float = 300.0  # the time budget for reading and planning one book
+    retention: Retention = field(default_factory=Retention)
 
 
 def _dotted(section: str | None, key: str) -> str:
@@ -362,6 +390,11 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         models_provider=values["models.provider"], watch_mode=values["watch.mode"],
         settle_seconds=float(values["watch.settle_seconds"]),
         rescan_seconds=float(values["watch.rescan_seconds"]),
+        poll_seconds=float(values["watch.poll_seconds"]),
+        patience_seconds=float(values["watch.patience_seconds"]),
+        read_seconds=float(values["watch.read_seconds"]),
+        retention=Retention(*(values[f"retention.{k}"] for k in ("outputs_days", "archive_days",
+                                                                 "failed_days", "status_days"))),
         workers=(os.cpu_count() or 1) if workers == "auto" else workers, workers_auto=workers == "auto",
         executor_address=values["executor.address"],
         threads_per_worker=values["threads_per_worker"],

@@ -26,8 +26,8 @@ from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptio
 from .config import Config
 from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, ReadingOptions, read_book
-from .errors import InvalidSetting, NoText, OutputError
-from .files import atomic_write_bytes, sha256_of, why_unwritable
+from .errors import InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
+from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_unwritable
 from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
@@ -137,6 +137,36 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
     return PreparedBook(source, sha256_of(source), book, settings, chapters, requested)
 
 
+@dataclass(frozen=True)
+class PlannedBook:
+    """A book read, its settings resolved and its speech cut into segments: what the daemon's
+    book reader (daemon/planner.py) hands back to the main thread."""
+
+    prepared: PreparedBook
+    segments: tuple[Segment, ...]
+    identity: FileIdentity  # the file as it was read, unchanged from start to end
+
+
+def read_and_plan(config: Config, source: Path, upload: Mapping[str, Any] | None, workers: int,
+                  segment_chars: int = SEGMENT_CHARS) -> PlannedBook:
+    """Everything about a book that needs no model: read it, resolve its settings, turn its
+    text into speech and cut that into segments.  A file that changes while it is read is
+    not this book yet (``TryLater``), nor is one a network share cannot read right now."""
+    try:
+        before = FileIdentity.of(source)
+        prepared = prepare_book(config, source, upload=upload)
+        segments = plan_segments(list(prepared.chapters), workers=workers, lang=prepared.settings.lang,
+                                 target=segment_chars)
+        after = FileIdentity.of(source)
+    except OSError as error:
+        if transient(error):
+            raise TryLater(f"cannot read the file now: {error.strerror or error}") from None
+        raise NotAnEpub(f"cannot read the file: {error.strerror or error}") from None
+    if before is None or before != after:
+        raise TryLater("the file changed while it was being read")
+    return PlannedBook(prepared, tuple(segments), before)
+
+
 def _respelled(chapter: Chapter, lexicon: Lexicon) -> Chapter:
     """The chapter with the lexicon's respellings read instead of their words."""
     if not any(entry.respelling for entry in lexicon):
@@ -173,8 +203,10 @@ def narrator(voice: str | None) -> str:
 # --------------------------------------------------------------------------- plan on disk
 
 def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
-                 segment_chars: int = SEGMENT_CHARS) -> list[Segment]:
-    """The segment plan, reused from ``job_dir`` when it belongs to this same job.
+                 segment_chars: int = SEGMENT_CHARS,
+                 planned: tuple[Segment, ...] | None = None) -> list[Segment]:
+    """The segment plan, reused from ``job_dir`` when it belongs to this same job, else
+    ``planned`` (cut by the daemon's book reader), else cut now.
 
     Storing the plan keeps checkpoints valid when a resumed run has a
     different number of workers (which changes how the tail is cut).
@@ -194,8 +226,8 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
     if job_dir.exists():
         shutil.rmtree(job_dir)
     job_dir.mkdir(parents=True)
-    segments = plan_segments(list(prepared.chapters), workers=workers, lang=prepared.settings.lang,
-                             target=segment_chars)
+    segments = list(planned) if planned is not None else plan_segments(
+        list(prepared.chapters), workers=workers, lang=prepared.settings.lang, target=segment_chars)
     payload = {"fingerprint": fingerprint, "segments": [
         {"index": s.index, "chapter": s.chapter, "pieces": s.pieces, "last": s.last_of_chapter}
         for s in segments]}
@@ -223,7 +255,8 @@ class BookRun:
 
     def __init__(self, prepared: PreparedBook, output: Path, job_dir: Path, workers: int,
                  on_progress: Callable[[Progress], None] | None = None, label: str = "",
-                 segment_chars: int = SEGMENT_CHARS, own_folder: bool = False) -> None:
+                 segment_chars: int = SEGMENT_CHARS, own_folder: bool = False,
+                 planned: tuple[Segment, ...] | None = None) -> None:
         self.prepared = prepared
         self.options = output_options(prepared.settings)
         output = output.with_suffix(self.options.suffix)
@@ -234,7 +267,7 @@ class BookRun:
         self.label = label or prepared.source.name
         self.started = time.monotonic()
         try:
-            self.segments = load_or_plan(prepared, job_dir, workers, segment_chars)
+            self.segments = load_or_plan(prepared, job_dir, workers, segment_chars, planned)
         except OSError as error:
             raise OutputError(f"cannot keep the work in progress: "
                               f"{why_unwritable(job_dir.parent, error)}") from None

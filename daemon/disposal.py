@@ -1,81 +1,281 @@
 """Where a book's source goes once its job ends: archive/, failed/, deleted, or left alone.
 
+Only the very file that was taken ever leaves the inbox.  A job records the
+identity (device, inode, size, mtime) of its book and sidecar when it takes
+them; a file that no longer matches is a new version someone copied over the
+old one while it converted, and it stays, to be converted as a book of its own
+(the bytes are compared too, since some network mounts change inode numbers).
+A file that a writer still has open is not moved until the writer is done.
+
+Moves across filesystems copy, then remove the source; a removal that fails (a
+share's extended attributes, a passing I/O error) is tried again, so a book
+never stays behind to be taken again as another job.  A file moved to failed/
+as incomplete that goes on changing there was still being copied: it is taken
+back into the inbox.  macOS's ``._Book.epub`` companions go with their book.
+
 Sources keep their subfolder and are never overwritten ('Book (2).epub').  Names
-come from status records, which are checked to stay inside the inbox.  An
-entry that is not a regular file (a FIFO, a device, a folder) is only ever
-renamed, never copied: copying a device would read it forever.
+come from status records, which are checked to stay inside the inbox.  An entry
+that is not a regular file (a FIFO, a device, a folder) is only ever renamed,
+never copied: copying a device would read it forever.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
-import shutil
 import stat
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .config import Paths
-from .errors import InboxError, OutputError
-from .files import free_name, inside
+from .errors import InboxError, NotAnEpub, OutputError
+from .files import (FileIdentity, SourceLeft, free_name, inside, move_file, open_for_writing, sha256_of,
+                    shown_name, transient)
+from .settings import sidecar_of
 from .status import Job
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = (5, 15, 60, 300, 900, 3600)  # between attempts; the last repeats
+# Besides a share's transient errors: a file locked or made read-only by a client for a while.
+WORTH_RETRYING = (errno.EACCES, errno.EPERM, errno.EBUSY, errno.ETXTBSY)
+TAKE_BACK_CHECK = 5.0  # seconds between looks at sources just failed as incomplete
+
+
+@dataclass
+class _Pending:
+    """A source still to be moved or deleted (a writer had it open, or the move failed)."""
+
+    job: Job
+    path: Path
+    how: str  # archive | fail | delete
+    identity: FileIdentity | None  # what it must still be; None: whatever it is (a companion)
+    is_book: bool
+    attempts: int = 0
+    next_at: float = 0.0
+    told: bool = False  # the log has said why it waits
+
+
+@dataclass
+class _Watched:
+    """A source failed as incomplete, watched for a while in failed/ in case a writer is still at it."""
+
+    job: Job
+    moved: Path
+    relative: str  # where it was in the inbox
+    seen: tuple[int, int]  # size, mtime
+    until: float
+    next_at: float = field(default=0.0)
+
 
 class SourceDisposal:
-    def __init__(self, paths: Paths, after_success: str, forget: Callable[[Path], None]) -> None:
+    def __init__(self, paths: Paths, after_success: str, forget: Callable[[Path], None],
+                 patience: float = 600.0) -> None:
         self.paths = paths
         self.after_success = after_success  # archive | delete | keep
         self.forget = forget  # tells the watcher a path left the inbox
+        self.patience = patience  # how long a failed incomplete source is watched
+        self.on_moved: Callable[[Job], None] = lambda job: None  # a deferred move changed a job's record
+        self.on_taken_back: Callable[[Job], None] = lambda job: None
+        self._pending: list[_Pending] = []
+        self._watched: list[_Watched] = []
+
+    # ------------------------------------------------------------------ endings
 
     def completed(self, job: Job) -> None:
-        if self.after_success == "archive":
-            self._move_all(job, self.paths.archive)
-        elif self.after_success == "delete":
-            for path in self._sources(job):
-                try:
-                    path.unlink(missing_ok=True)
-                except OSError as error:
-                    log.error("job %s: cannot delete %s: %s", job.job_id, path, error.strerror or error)
-                    continue
-                self.forget(path)
+        if self.after_success != "keep":
+            self._dispose(job, "archive" if self.after_success == "archive" else "delete")
 
     def failed(self, job: Job, error: InboxError) -> None:
         if isinstance(error, OutputError):
             return  # the outbox is the problem, not the book: the source stays where it is
-        self._move_all(job, self.paths.failed)
+        self._dispose(job, "fail", watch=isinstance(error, NotAnEpub))
 
-    def _sources(self, job: Job) -> list[Path]:
-        found = []
-        for relative in filter(None, (job.source, job.sidecar)):
-            try:
-                found.append(inside(self.paths.inbox, relative))
-            except ValueError:
-                log.error("job %s: %r is not a name inside the inbox; left alone", job.job_id, relative)
-        return found
+    def retry_due(self, now: float | None = None) -> None:
+        """Moves that had to wait, and sources failed as incomplete that may be growing."""
+        now = time.monotonic() if now is None else now
+        for pending in [p for p in self._pending if p.next_at <= now]:
+            self._pending.remove(pending)
+            self._settle(pending, now)
+        for watched in [w for w in self._watched if w.next_at <= now]:
+            self._look_again(watched, now)
 
-    def _move_all(self, job: Job, root: Path) -> None:
-        for source in self._sources(job):
-            if os.path.lexists(source):
-                self._move(job, source, root / source.relative_to(self.paths.inbox))
+    def waiting(self) -> int:
+        return len(self._pending)
 
-    def _move(self, job: Job, source: Path, wanted: Path) -> None:
-        target = free_name(wanted)
+    # ------------------------------------------------------------------ one source
+
+    def _dispose(self, job: Job, how: str, watch: bool = False) -> None:
+        book = self._inbox_path(job, job.source)
+        if book is None or not os.path.lexists(book):
+            return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if _plain(source):
-                shutil.move(str(source), str(target))
+            replaced = not self._is_the_book(job, book)
+        except OSError as error:  # a share's passing error: the move itself looks again later
+            log.debug("job %s: cannot compare %s now: %s", job.job_id, book, error)
+            replaced = False
+        if replaced:
+            log.info("job %s: %s was replaced by another file while the book was converted; the new "
+                     "file stays in the inbox and is converted as a book of its own", job.job_id,
+                     shown_name(job.source))
+            return
+        entries = [_Pending(job, book, how, job.source_identity, is_book=True)]
+        sidecar = self._inbox_path(job, job.sidecar) if job.sidecar else _sidecar_now(book)
+        if sidecar is not None and os.path.lexists(sidecar):
+            wanted = job.sidecar_identity if job.sidecar else None  # a late one: whatever it is
+            if wanted is None or FileIdentity.of(sidecar) == wanted:
+                entries.append(_Pending(job, sidecar, how, wanted, is_book=False))
             else:
-                os.rename(source, target)  # never copied; across filesystems it stays put
+                log.info("job %s: %s changed while the book was converted; it stays in the inbox",
+                         job.job_id, shown_name(sidecar.name))
+        for entry in list(entries):
+            companion = entry.path.with_name(f"._{entry.path.name}")  # macOS metadata of that file
+            if os.path.lexists(companion):
+                entries.append(_Pending(job, companion, how, None, is_book=False))
+        now = time.monotonic()
+        for entry in entries:
+            moved = self._settle(entry, now)
+            if moved is not None and entry.is_book and watch and how == "fail":
+                self._watch(job, moved, entry.path, now)
+
+    def _is_the_book(self, job: Job, book: Path) -> bool:
+        """Whether ``book`` is still the file the job took: the same identity, or (a network
+        mount that renumbers inodes) the same bytes.  A transient I/O error is raised."""
+        if job.source_identity is None:
+            return True  # refused before it was looked at, or a status file of an older version
+        now = FileIdentity.of(book)
+        if now == job.source_identity:
+            return True
+        return (now is not None and now.size == job.source_identity.size and bool(job.source_sha256)
+                and stat.S_ISREG(os.stat(book).st_mode) and sha256_of(book) == job.source_sha256)
+
+    def _settle(self, entry: _Pending, now: float) -> Path | None:
+        """Move or delete one source now, or schedule another attempt; the target when moved."""
+        try:
+            if not os.path.lexists(entry.path):
+                return None
+            if not self._unchanged(entry):
+                log.info("job %s: %s changed since it was taken; it stays in the inbox", entry.job.job_id,
+                         shown_name(entry.path.name))
+                return None
+            if _regular(entry.path) and open_for_writing(entry.path):
+                self._later(entry, now, "a program still has it open for writing (a copy in progress?)")
+                return None
+            if entry.how == "delete":
+                entry.path.unlink()
+                target = None
+            else:
+                target = self._move(entry)
         except OSError as error:
-            log.error("job %s: cannot move %s to %s: %s", job.job_id, source, target.parent,
+            if isinstance(error, SourceLeft) or transient(error) or error.errno in WORTH_RETRYING:
+                self._later(entry, now, error.strerror or str(error))
+            else:
+                log.error("job %s: cannot %s %s: %s", entry.job.job_id, _verb(entry.how),
+                          shown_name(entry.path.name), error.strerror or error)
+            return None
+        self.forget(entry.path)
+        if entry.told:
+            log.info("job %s: %s has now left the inbox", entry.job.job_id, shown_name(entry.path.name))
+        return target
+
+    def _unchanged(self, entry: _Pending) -> bool:
+        if entry.identity is None:
+            return True
+        if FileIdentity.of(entry.path) == entry.identity:
+            return True
+        return entry.is_book and self._is_the_book(entry.job, entry.path)
+
+    def _move(self, entry: _Pending) -> Path:
+        root = self.paths.archive if entry.how == "archive" else self.paths.failed
+        target = free_name(root / entry.path.relative_to(self.paths.inbox))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _regular(entry.path) or entry.path.is_symlink():
+            try:
+                move_file(entry.path, target)
+            except SourceLeft:
+                entry.how = "delete"  # the copy is in place: only the source is left to remove
+                raise
+        else:
+            os.rename(entry.path, target)  # never copied; across filesystems it stays put
+        if entry.is_book:
+            entry.job.moved_to = target.relative_to(root).as_posix()
+            self.on_moved(entry.job)
+        return target
+
+    def _later(self, entry: _Pending, now: float, why: str) -> None:
+        delay = RETRY_SECONDS[min(entry.attempts, len(RETRY_SECONDS) - 1)]
+        if not entry.told:
+            log.warning("job %s: %s cannot leave the inbox yet (%s); trying again every few minutes",
+                        entry.job.job_id, shown_name(entry.path.name), why)
+            entry.told = True
+        entry.attempts += 1
+        entry.next_at = now + delay
+        self._pending.append(entry)
+
+    # ------------------------------------------------------------------ taken back
+
+    def _watch(self, job: Job, moved: Path, source: Path, now: float) -> None:
+        try:
+            info = moved.stat()
+        except OSError:
+            return
+        self._watched.append(_Watched(job, moved, source.relative_to(self.paths.inbox).as_posix(),
+                                      (info.st_size, info.st_mtime_ns), now + self.patience,
+                                      now + TAKE_BACK_CHECK))
+
+    def _look_again(self, watched: _Watched, now: float) -> None:
+        watched.next_at = now + TAKE_BACK_CHECK
+        try:
+            info = watched.moved.stat()
+        except OSError:
+            self._watched.remove(watched)
+            return
+        if (info.st_size, info.st_mtime_ns) == watched.seen:
+            if now >= watched.until:
+                self._watched.remove(watched)
+            return
+        self._watched.remove(watched)
+        target = free_name(self.paths.inbox / watched.relative)
+        try:
+            os.rename(watched.moved, target)
+        except OSError as error:
+            log.error("job %s: %s is still being written in %s but cannot go back to the inbox: %s",
+                      watched.job.job_id, shown_name(watched.moved.name), self.paths.failed,
                       error.strerror or error)
             return
-        self.forget(source)
+        log.warning("job %s: %s kept changing after it was failed as incomplete: a copy was still "
+                    "being written; it is back in the inbox and will be read when the copy ends",
+                    watched.job.job_id, shown_name(watched.relative))
+        self.on_taken_back(watched.job)
+
+    # ------------------------------------------------------------------ names
+
+    def _inbox_path(self, job: Job, relative: str | None) -> Path | None:
+        if not relative:
+            return None
+        try:
+            return inside(self.paths.inbox, relative)
+        except ValueError:
+            log.error("job %s: %r is not a name inside the inbox; left alone", job.job_id, relative)
+            return None
 
 
-def _plain(path: Path) -> bool:
-    """A regular file or a link (shutil.move recreates a link rather than copying its target)."""
-    mode = path.lstat().st_mode
-    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
+def _sidecar_now(book: Path) -> Path | None:
+    try:
+        return sidecar_of(book)
+    except OSError:
+        return None
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _verb(how: str) -> str:
+    return {"archive": "archive", "fail": "move to failed/", "delete": "delete"}[how]

@@ -28,8 +28,8 @@ from lxml import etree
 
 from .book_text import SKIPPED_TYPES, NoteIndex, Paragraph, ReadingOptions, TextWalker
 from .chapters import MERGED, Chapter, TocEntry, build_chapters
-from .errors import DrmProtected, NoText, NotABookFile, NotAnEpub, UnsafeEpub
-from .files import NotARegularFile, open_regular
+from .errors import DrmProtected, NoText, NotABookFile, NotAnEpub, TryLater, UnsafeEpub
+from .files import NotARegularFile, open_regular, transient
 from .markup import clean, local, parse_xml, types_of
 from .metadata import Metadata, read_metadata
 
@@ -89,6 +89,8 @@ class _Archive:
         except zipfile.BadZipFile:
             raise NotAnEpub(_why_not_zip(path)) from None
         except OSError as error:
+            if transient(error):
+                raise TryLater(f"cannot read the file now: {error.strerror or error}") from None
             raise NotAnEpub(f"cannot read the file: {error.strerror or error}") from None
         self._check_bomb()
         self.names: dict[str, zipfile.ZipInfo] = {}
@@ -134,7 +136,11 @@ class _Archive:
         try:
             # ZipExtFile stops at the declared size, which _check_bomb bounded.
             return self.zip.read(info)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
+        except OSError as error:
+            if transient(error):
+                raise TryLater(f"cannot read {name!r} from the file now: {error.strerror or error}") from None
+            raise NotAnEpub(f"{name!r} in the archive is damaged ({error})") from None
+        except (zipfile.BadZipFile, EOFError, NotImplementedError) as error:
             raise NotAnEpub(f"{name!r} in the archive is damaged ({error})") from None
         except RuntimeError as error:  # encrypted ZIP entry
             raise DrmProtected(f"{name!r} is encrypted: {error}") from None

@@ -104,3 +104,16 @@ class OutputError(InboxError):
 
 class Cancelled(InboxError):
     code = "cancelled"
+
+
+class TryLater(InboxError):
+    """The book cannot be read right now (a network share's I/O error, a file still changing
+    while it was read): not the book's fault, so it is offered again later, never failed."""
+
+    code = "try_later"
+
+
+class TooSlowToRead(InboxError):
+    """Reading the book (unzipping, parsing, planning its speech) went past its time budget."""
+
+    code = "too_slow_to_read"

@@ -93,7 +93,7 @@ class SegmentExecutor(Protocol):
 
 # --------------------------------------------------------------------------- the worker process
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent dies
@@ -106,7 +106,7 @@ def _die_with_parent(parent_pid: int) -> None:
 def _worker_main(conn: multiprocessing.connection.Connection, settings: EngineSettings,
                  parent_pid: int) -> None:
     """A worker's whole life: load the model, then read segments until told to stop."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         engine = load_engine(settings)

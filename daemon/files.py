@@ -12,15 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
+import logging
 import os
+import re
 import secrets
 import shutil
 import stat
+import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
+
+log = logging.getLogger(__name__)
 
 NAME_MAX = 255  # bytes in one file name, on every filesystem a NAS offers
+# Errors a network share gives for a while and then stops giving (a stalled server, a
+# reconnecting client, a stale handle): "try again later", never "this book is bad".
+TRANSIENT_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "EIO", "EAGAIN", "EINTR", "EBUSY", "ETIMEDOUT", "ESTALE", "ENOTCONN", "ECONNRESET",
+    "ECONNABORTED", "ECONNREFUSED", "EHOSTDOWN", "EHOSTUNREACH", "ENETDOWN", "ENETUNREACH",
+    "ENETRESET", "ENOLCK", "EREMOTEIO", "ENOMEDIUM") if hasattr(errno, name))
 
 
 class NotARegularFile(OSError):
@@ -46,6 +59,83 @@ def file_kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "a symbolic link"
     return "a special file"
+
+
+def transient(error: BaseException) -> bool:
+    """An I/O error that a network share gives for a while (EIO, ETIMEDOUT, ESTALE, ...)."""
+    return isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a name held at one moment.  The same name may later hold another file (a
+    new version copied over the old one, in place or by a rename), and only the file that
+    was converted may ever be archived or deleted."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def from_stat(cls, info: os.stat_result) -> "FileIdentity":
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+    @classmethod
+    def of(cls, path: Path) -> "FileIdentity | None":
+        """The identity of what ``path`` names now (links followed); None when nothing is there."""
+        try:
+            return cls.from_stat(os.stat(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def record(self) -> list[int]:
+        return [self.device, self.inode, self.size, self.mtime_ns]
+
+    @classmethod
+    def from_record(cls, value: Any) -> "FileIdentity | None":
+        """From a status file (data, not trusted): None unless four whole numbers."""
+        if isinstance(value, list) and len(value) == 4 and \
+                all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return cls(*value)
+        return None
+
+
+def open_for_writing(path: Path) -> bool | None:
+    """Whether some process has ``path`` open for writing (a copy still in progress), where
+    the system can tell: True, False, or None when it cannot.
+
+    Linux grants a read lease only while nobody has the file open for writing; Samba's
+    smbd holds a file open for as long as the client writing it does, so on the machine
+    that serves the share this sees a paused copy.  The lease is dropped at once.  It
+    needs the file's owner (Samba's ``force user``) or CAP_LEASE, and a local filesystem;
+    elsewhere (NFS, a FUSE or cifs mount) the answer is None and time decides alone.
+    The daemon ignores SIGIO (``ignore_lease_breaks``): a writer opening the file in
+    the instant the lease is held would otherwise end the process.
+    """
+    if not hasattr(fcntl, "F_SETLEASE"):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    except OSError as error:
+        return True if error.errno in (errno.EAGAIN, errno.EBUSY) else None
+    finally:
+        os.close(fd)
+
+
+def ignore_lease_breaks() -> None:
+    """Call from the main thread before ``open_for_writing`` is used (see there)."""
+    import signal
+
+    signal.signal(signal.SIGIO, signal.SIG_IGN)
 
 
 def open_regular(path: Path) -> BinaryIO:
@@ -142,15 +232,60 @@ def atomic_copy(source: Path, path: Path) -> None:
         shutil.copyfile(source, tmp)
 
 
+class SourceLeft(OSError):
+    """A move across filesystems copied the file into place but could not remove the source."""
+
+
+def move_file(source: Path, target: Path) -> None:
+    """Move a regular file (or a link) to ``target``, which must not exist.
+
+    A rename where it can be one.  Across filesystems (a share mounted beside local
+    folders), the bytes are copied under a temporary name, synced and renamed into
+    place, then the source is removed: a copy is never half there.  Metadata (times,
+    permissions, extended attributes) is copied where the target allows; SMB and FUSE
+    mounts often refuse extended attributes, which is no reason to leave the book
+    behind.  Raises ``SourceLeft`` when the copy is in place but the source could not be
+    removed (the caller removes it later), OSError when nothing was moved.
+    """
+    try:
+        os.rename(source, target)
+        return
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+    else:
+        with atomic_output(target) as tmp:
+            shutil.copyfile(source, tmp)
+            try:
+                shutil.copystat(source, tmp)
+            except OSError as error:
+                log.debug("%s: metadata not copied (%s)", target, error.strerror or error)
+    try:
+        os.unlink(source)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise SourceLeft(error.errno, f"copied to {target}, but the source stays: "
+                                      f"{error.strerror or error}", str(source)) from None
+
+
 # --------------------------------------------------------------------------- names
 
 def fit_name(stem: str, suffix: str, reserve: int = 0) -> str:
     """``stem + suffix`` cut (at a character boundary) to fit NAME_MAX bytes, leaving
-    ``reserve`` bytes for a ' (2)' that free_name may add."""
-    budget = NAME_MAX - reserve - len(suffix.encode("utf-8"))
-    encoded = stem.encode("utf-8")
-    if len(encoded) > budget:
-        stem = encoded[:budget].decode("utf-8", errors="ignore").rstrip()
+    ``reserve`` bytes for a ' (2)' that free_name may add.  Names are measured as the
+    bytes they are on disk, so a name that is not UTF-8 (read from the inbox) fits too."""
+    budget = NAME_MAX - reserve - len(os.fsencode(suffix))
+    if len(os.fsencode(stem)) > budget:
+        kept, used = [], 0
+        for char in stem:
+            used += len(os.fsencode(char))
+            if used > budget:
+                break
+            kept.append(char)
+        stem = "".join(kept).rstrip()
     return stem + suffix
 
 
@@ -171,6 +306,27 @@ def free_name(path: Path, taken: Callable[[Path], bool] = os.path.lexists) -> Pa
         candidate = path.with_name(fit_name(stem, marker + suffix))
         number += 1
     return candidate
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def shown_name(name: str) -> str:
+    """A name as people (and JSON) can read it: bytes that are not UTF-8 (a file named on an
+    old SMB client, NFS or rsync: 'Caf\\xe9.epub') become U+FFFD, as file managers show them."""
+    return _SURROGATES.sub("\ufffd", name)
+
+
+def name_bytes(name: str) -> str | None:
+    """A name that is not UTF-8, as ASCII that gives its bytes back (``name_from_bytes``):
+    status files keep it, so the daemon addresses the very file; None for a UTF-8 name."""
+    if not _SURROGATES.search(name):
+        return None
+    return urllib.parse.quote(os.fsencode(name), safe="/ !$&'()*+,;=:@-._~")
+
+
+def name_from_bytes(escaped: str) -> str:
+    return os.fsdecode(urllib.parse.unquote_to_bytes(escaped))
 
 
 def inside(root: Path, relative: str) -> Path:

@@ -4,9 +4,11 @@ One main thread does everything that changes state: it takes settled entries
 from the watcher (``InboxWatcher``), decides what each becomes (``Intake``),
 runs jobs on the shared worker pool (``JobRunner``), writes status files
 (``JobStore``) and moves sources (``SourceDisposal``).  Signal handlers only
-set a flag; watchdog's threads only record paths; workers only return audio.
-Every entry is handled in its own try/except: one odd file fails alone, the
-daemon never stops because of a file.
+set a flag; watchdog's threads only record paths; workers only return audio;
+books are read and planned by the book reader's process (``BookReader``), so no
+book, however it is built, holds up the main loop.  Every entry is handled in
+its own try/except: one odd file fails alone, the daemon never stops because of
+a file, and an entry that could not be handled is offered again later.
 
 A job that is the same book as another (a *follower*) mirrors that job and
 ends with it; ``Service._save`` is the one place that keeps them in step.
@@ -29,9 +31,12 @@ from .engine import EngineKind
 from .errors import Cancelled, InboxError, ModelMissing, StartupError
 from .executors import SegmentExecutor
 from .health import DaemonState, HealthReporter, Notifier
-from .intake import AlreadyKnown, Follower, Intake, NewJob, Refused
+from .files import ignore_lease_breaks, shown_name
+from .intake import Admitted, AlreadyKnown, Decision, Follower, Intake, Leftover, NewJob, Refused, Retry
 from .mailbox import DaemonLock, Mailbox
 from .notify import Notifications
+from .planner import BookReader, ReadOutcome
+from .retention import RetentionPolicy
 from .runner import JobRunner
 from .scheduler import Scheduler
 from .status import Job, JobStatus, JobStore, journal_path
@@ -40,6 +45,8 @@ from .watcher import InboxWatcher
 log = logging.getLogger(__name__)
 
 TICK = 0.5  # seconds the main loop waits for work before looking around again
+LOOK_AGAIN = 15.0  # seconds before an entry that could not be read now is offered again
+AFTER_A_BUG = 300.0  # seconds before an entry whose handling failed unexpectedly is offered again
 MIRRORED = ("status", "progress", "output_file", "output_files", "error", "error_code", "title", "author", "chapters",
             "chars_total", "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at")
 
@@ -52,11 +59,17 @@ class Service:
         self.lock = DaemonLock(self.paths.processing)
         self.store = JobStore(self.paths.outbox, journal_path(self.paths.processing))
         self.watcher = InboxWatcher(self.paths.inbox, config.watch_mode, config.settle_seconds,
-                                    config.rescan_seconds)
+                                    config.rescan_seconds, config.poll_seconds, config.patience_seconds)
         self.intake = Intake(config, self.store, self.mailbox)
-        self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget)
+        self.reader = BookReader(config.read_seconds)
+        self._reading: dict[tuple[str, str], Admitted | Job] = {}  # reader key -> what it reads for
+        self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget,
+                                       config.patience_seconds)
+        self.disposal.on_moved = lambda job: self._write(job)
+        self.disposal.on_taken_back = self._taken_back
         self.runner = JobRunner(Scheduler(executor), self.paths.outbox, self.paths.processing,
                                 self._save, self._ended)
+        self.retention = RetentionPolicy(config.retention, self.paths, self.store)
         self.notifications = Notifications.from_config(config)
         self.runner.on_start = lambda job: self.notifications.announce("started", job.record())
         self.health = HealthReporter(self.mailbox, Notifier())
@@ -100,6 +113,7 @@ class Service:
             self._start_api()
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
+        ignore_lease_breaks()  # the watcher asks Linux whether a copy is still being written
         self.health.report(self._state())  # /health answers 200 from the moment we say READY
         self.health.notifier.send("READY=1")
 
@@ -115,7 +129,7 @@ class Service:
                                "set api.port)") from None
 
     def _undo_start(self) -> None:
-        for stop in (self.watcher.stop, lambda: self.api and self.api.stop(),
+        for stop in (self.watcher.stop, lambda: self.api and self.api.stop(), self.reader.close,
                      self.runner.scheduler.close, self.lock.release):
             try:
                 stop()
@@ -132,6 +146,7 @@ class Service:
         if self.api is not None:
             self.api.stop()
         self.health.stopped()
+        self.reader.close()
         self.runner.shut_down()
         self.notifications.close()
         self.lock.release()
@@ -139,14 +154,17 @@ class Service:
     def _tick(self) -> None:
         self.watcher.check()
         for entry in self.watcher.poll():
-            _guarded(self._take, entry)
+            if not _guarded(self._take, entry):
+                self.watcher.look_again(entry, AFTER_A_BUG)
         for job_id in self.mailbox.take_cancel_requests():
             _guarded(self.cancel, job_id)
         self._sweep_tickets()
         busy = self.runner.scheduler.busy
         self.runner.step(timeout=TICK if busy else 0)
-        if not busy:
-            time.sleep(TICK)
+        for outcome in self.reader.wait(0 if busy else TICK):
+            _guarded(self._read, outcome)
+        self.disposal.retry_due()
+        _guarded(self.retention.run_if_due, None)
         self.health.report(self._state())
         if self.api is not None and not self.api.alive():
             raise RuntimeError("the API server thread died")  # systemd restarts the service
@@ -154,10 +172,41 @@ class Service:
     # ------------------------------------------------------------------ intake
 
     def _take(self, entry: Path) -> None:
-        decision = self.intake.take(entry)
+        """A settled entry: decided at once, or handed to the book reader."""
+        admitted = self.intake.admit(entry)
+        if not isinstance(admitted, Admitted):
+            self._apply(entry, admitted)
+            return
+        key = ("take", str(entry))
+        if key in self._reading:
+            return  # being read already (it changed, settled again; the reader's answer decides)
+        shape = self.runner.scheduler.executor.shape()
+        self._reading[key] = admitted
+        self.reader.submit(key, self.intake.read_request(admitted, shape.parallelism, shape.segment_chars))
+
+    def _read(self, outcome: ReadOutcome) -> None:
+        """The book reader's answer: a job for an entry taken, or a resumed job's book."""
+        subject = self._reading.pop(outcome.key, None)
+        if isinstance(subject, Admitted):
+            self._apply(subject.book, self.intake.decide(subject, outcome.book, outcome.error))
+        elif isinstance(subject, Job):
+            self._resumed(subject, outcome)
+
+    def _apply(self, entry: Path, decision: Decision) -> None:
+        if isinstance(decision, Retry):
+            if not decision.quiet:
+                log.warning("%s: %s; trying again in %.0f s", shown_name(str(entry.relative_to(self.paths.inbox))),
+                            decision.reason, LOOK_AGAIN)
+            self.watcher.look_again(entry, LOOK_AGAIN if not decision.quiet else self.config.settle_seconds)
+            return
         if isinstance(decision, AlreadyKnown):
-            log.debug("job %s: %s is already %s", decision.job.job_id, decision.job.source,
+            log.debug("job %s: %s is already %s", decision.job.job_id, shown_name(decision.job.source),
                       decision.job.status)
+            return
+        if isinstance(decision, Leftover):
+            log.info("job %s: %s is still in the inbox though its job ended; it leaves now",
+                     decision.job.job_id, shown_name(decision.job.source))
+            self._dispose(decision.job)
             return
         job = decision.job
         if isinstance(decision, Refused):
@@ -166,10 +215,22 @@ class Service:
             self._follow(job, decision.original)
         elif isinstance(decision, NewJob):
             self._save(job)
-            self.runner.enqueue(job, decision.prepared)
-            log.info("job %s: queued %s (%d characters, voice %s)", job.job_id, job.source,
+            self.runner.enqueue(job, decision.prepared, decision.segments)
+            log.info("job %s: queued %s (%d characters, voice %s)", job.job_id, shown_name(job.source),
                      job.chars_total, decision.prepared.settings.voice)
         self.mailbox.close_upload(job.job_id)  # its status file exists now
+
+    def _dispose(self, job: Job) -> None:
+        """A job's source leaves the inbox as its ending says (archive/ or failed/)."""
+        if job.status is JobStatus.COMPLETED:
+            self.disposal.completed(job)
+        else:
+            self.disposal.failed(job, InboxError(job.error or ""))
+
+    def _taken_back(self, job: Job) -> None:
+        """A source failed as incomplete was still being copied: its failure is forgotten,
+        and the book is read again once the copy ends."""
+        self.store.remove(job)
 
     def _follow(self, job: Job, original: Job) -> None:
         log.info("job %s: %s is the same book and settings as job %s (%s); it shares that audiobook",
@@ -192,15 +253,37 @@ class Service:
                 self._follow(job, original)
                 return
             job.duplicate_of = None  # its original is gone: it becomes a job of its own
+        shape = self.runner.scheduler.executor.shape()
         try:
-            prepared = self.intake.resume(job)
+            request = self.intake.resume_request(job, shape.parallelism, shape.segment_chars)
         except InboxError as error:
-            library.discard_leftovers(self.paths.outbox, job.job_id)
-            self._fail(job, error)
+            self._not_resumed(job, error)
             return
-        self.runner.enqueue(job, prepared)
         self._mark_taken(job)
-        log.info("job %s: resuming %s", job.job_id, job.source)
+        self._reading[("resume", job.job_id)] = job
+        self.reader.submit(("resume", job.job_id), request)
+
+    def _resumed(self, job: Job, outcome: ReadOutcome) -> None:
+        """A resumed job's book, read again: it goes back in the queue, if it is still that book."""
+        if outcome.error is not None or outcome.book is None:
+            self._not_resumed(job, outcome.error or InboxError("the book could not be read again"))
+            return
+        prepared = outcome.book.prepared
+        if job.source_sha256 and prepared.source_sha256 != job.source_sha256:
+            self._not_resumed(job, InboxError(
+                f"{shown_name(job.source)} was replaced by another file before it was converted; the new "
+                "file is converted as a book of its own"))
+            self.watcher.forget(self.paths.inbox / job.source)
+            return
+        job.source_identity = outcome.book.identity  # a network mount may have renumbered it
+        job.status = JobStatus.QUEUED  # until a worker has its first segment again
+        self.runner.enqueue(job, prepared, outcome.book.segments)
+        self._save(job)
+        log.info("job %s: resuming %s", job.job_id, shown_name(job.source))
+
+    def _not_resumed(self, job: Job, error: InboxError) -> None:
+        library.discard_leftovers(self.paths.outbox, job.job_id)
+        self._fail(job, error)
 
     def _mark_taken(self, job: Job) -> None:
         self.watcher.mark_taken(self.paths.inbox / job.source)
@@ -264,7 +347,7 @@ class Service:
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or processing job: its checkpoints go, its source to failed/."""
-        job = self.runner.cancel(job_id) or self._active_follower(job_id)
+        job = self.runner.cancel(job_id) or self._active_follower(job_id) or self._unread(job_id)
         if job is None:
             if self.mailbox.cancel_upload(job_id):
                 log.info("job %s: cancelled before its upload was taken", job_id)
@@ -274,6 +357,14 @@ class Service:
         self._fail(job, Cancelled("cancelled at the user's request"))
         self._promote_followers(job)
         return True
+
+    def _unread(self, job_id: str) -> Job | None:
+        """A resumed job whose book the reader has not read yet: taken from the reader."""
+        job = self._reading.pop(("resume", job_id), None)
+        if isinstance(job, Job):
+            self.reader.cancel(("resume", job_id))
+            return job
+        return None
 
     def _active_follower(self, job_id: str) -> Job | None:
         job = self.store.get(job_id)
@@ -329,12 +420,15 @@ def _mirror(follower: Job, original: Job) -> None:
         setattr(follower, name, getattr(original, name))
 
 
-def _guarded(handle: Callable[[object], None], item: object) -> None:
-    """One entry's trouble is logged and stays that entry's: the loop goes on."""
+def _guarded(handle: Callable[[object], None], item: object) -> bool:
+    """One entry's trouble is logged and stays that entry's: the loop goes on.  False when it
+    failed, so the caller can offer the entry again later."""
     try:
         handle(item)
     except Exception:
         log.exception("unexpected error handling %s; going on with the others", item)
+        return False
+    return True
 
 
 def run_service(config: Config, engine_kind: EngineKind = EngineKind.KOKORO) -> int:

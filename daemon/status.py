@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import InboxError
-from .files import atomic_write_bytes, free_name, inside
+from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
+    shown_name
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 1.0  # progress-only writes at most this often per job
 JOURNAL_NAME = ".jobs.journal"
+NAMES_FROM_THE_INBOX = ("source", "sidecar", "moved_to")  # may be bytes that are not UTF-8
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -96,6 +98,11 @@ class Job:
     sidecar: str | None = None  # relative to the inbox
     duplicate_of: str | None = None  # the job that converts this same book and settings
     uploaded: bool = False  # came through the API: its voice, speed and lang are the form's
+    source_identity: FileIdentity | None = None  # the very file taken: only it is ever archived
+    sidecar_identity: FileIdentity | None = None
+    moved_to: str | None = None  # where the source went, inside archive/ (completed) or failed/
+    waiting: str | None = None  # why a queued book has not started (disk space), in a sentence
+    outputs_removed_at: str | None = None  # the audiobook was removed by the retention policy
     created_at: str = field(default_factory=utc_now)
     started_at: str | None = None
     finished_at: str | None = None
@@ -106,8 +113,18 @@ class Job:
         return self.status_file[: -len(".json")]
 
     def record(self) -> dict[str, Any]:
+        """The status file's content.  Names read from the inbox that are not UTF-8 are shown
+        with U+FFFD, and their bytes are kept beside them (``source_bytes``) to address the
+        file again after a restart."""
         record = asdict(self)
         record["status"] = self.status.value
+        for name in ("source_identity", "sidecar_identity"):
+            identity = getattr(self, name)
+            record[name] = identity.record() if identity else None
+        for name in NAMES_FROM_THE_INBOX:
+            raw = name_bytes(record[name]) if record[name] else None
+            if raw is not None:
+                record[name], record[f"{name}_bytes"] = shown_name(record[name]), raw
         return record
 
     def summary(self) -> dict[str, Any]:
@@ -127,9 +144,14 @@ class Job:
         if not is_job_id(values.get("job_id")):
             raise ValueError(f"job_id {str(values.get('job_id'))[:60]!r} is not a UUID")
         values["status"] = JobStatus(values.get("status"))
+        for name in NAMES_FROM_THE_INBOX:
+            if isinstance(data.get(f"{name}_bytes"), str):
+                values[name] = name_from_bytes(data[f"{name}_bytes"])
+        for name in ("source_identity", "sidecar_identity"):
+            values[name] = FileIdentity.from_record(values.get(name))
         for name in ("source", "status_file"):
             inside(Path("."), _text(values.get(name), name))
-        for name in ("output_file", "sidecar"):
+        for name in ("output_file", "sidecar", "moved_to"):
             if values.get(name) is not None:
                 inside(Path("."), _text(values[name], name))
         if not isinstance(values.get("output_files", []), list):
@@ -161,7 +183,13 @@ def _text(value: Any, name: str, empty: bool = False) -> str:
 
 def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
     """The one way a status file (or any JSON the daemon shares) is written."""
-    atomic_write_bytes(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(path, json_bytes(data, indent=2))
+
+
+def json_bytes(data: Any, indent: int | None = None) -> bytes:
+    """UTF-8 JSON, whatever the strings hold: a lone surrogate (a YAML escape in a sidecar)
+    is not UTF-8 and would stop the write, so it is written as U+FFFD."""
+    return shown_name(json.dumps(data, indent=indent, ensure_ascii=False)).encode("utf-8")
 
 
 def status_files(outbox: Path) -> Iterator[Path]:
@@ -199,6 +227,7 @@ class JobStore:
         self.journal = journal
         self.jobs: dict[str, Job] = {}
         self._by_key: dict[str, list[Job]] = {}
+        self._by_source: dict[str, list[Job]] = {}
         self._stems: set[str] = set()
         self._last_write: dict[str, float] = {}
         self._journal_bytes = 0
@@ -224,6 +253,7 @@ class JobStore:
     def _add(self, job: Job) -> None:
         self.jobs[job.job_id] = job
         self._by_key.setdefault(job.job_key, []).append(job)
+        self._by_source.setdefault(job.source, []).append(job)
         self._stems.add(job.stem)
 
     def get(self, job_id: str) -> Job | None:
@@ -232,6 +262,10 @@ class JobStore:
     def with_key(self, key: str) -> list[Job]:
         """Every job of this content and settings, oldest first."""
         return list(self._by_key.get(key, ()))
+
+    def jobs_of_source(self, source: str) -> list[Job]:
+        """Every job that took a file at this inbox path, oldest first."""
+        return list(self._by_source.get(source, ()))
 
     def originals(self, key: str, statuses: Iterable[JobStatus]) -> list[Job]:
         """Jobs that convert (or converted) this content with these settings, oldest first."""
@@ -282,6 +316,18 @@ class JobStore:
         if not progress_only:
             self._journal(job)
 
+    def remove(self, job: Job) -> None:
+        """Forget an ended job and delete its status file (the retention policy, or a failure
+        taken back); readers of the journal hear of it."""
+        self.jobs.pop(job.job_id, None)
+        for index, value in ((self._by_key, job.job_key), (self._by_source, job.source)):
+            if job in index.get(value, []):
+                index[value].remove(job)
+        self._stems.discard(job.stem)
+        self._last_write.pop(job.job_id, None)
+        inside(self.outbox, job.status_file).unlink(missing_ok=True)
+        self._journal_line(json_bytes({"removed": job.job_id}) + b"\n")
+
     def fail(self, job: Job, error: InboxError, status: JobStatus = JobStatus.FAILED) -> None:
         """The one place an error becomes a job's status: the sentence, its code, the end time."""
         job.status, job.error, job.error_code = status, error.message, error.code
@@ -290,9 +336,11 @@ class JobStore:
     # ------------------------------------------------------------------ journal
 
     def _journal(self, job: Job) -> None:
+        self._journal_line(json_bytes(job.summary()) + b"\n")
+
+    def _journal_line(self, line: bytes) -> None:
         if self.journal is None:
             return
-        line = (json.dumps(job.summary(), ensure_ascii=False) + "\n").encode("utf-8")
         try:
             with open(self.journal, "ab") as handle:
                 handle.write(line)
@@ -306,10 +354,9 @@ class JobStore:
     def _write_snapshot(self) -> None:
         """The journal rewritten as one line per job (readers notice the new file and reload)."""
         assert self.journal is not None
-        lines = [json.dumps({"journal": 1, "written_at": utc_now()})]
-        lines += [json.dumps(j.summary(), ensure_ascii=False)
-                  for j in sorted(self.jobs.values(), key=lambda j: j.created_at)]
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        lines = [json_bytes({"journal": 1, "written_at": utc_now()})]
+        lines += [json_bytes(j.summary()) for j in sorted(self.jobs.values(), key=lambda j: j.created_at)]
+        data = b"\n".join(lines) + b"\n"
         try:
             self.journal.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self.journal, data)
@@ -366,6 +413,9 @@ class JobIndex:
         for line in data[:end].splitlines():
             try:
                 summary = json.loads(line)
+                if isinstance(summary, dict) and is_job_id(summary.get("removed")):
+                    self._drop(summary["removed"])
+                    continue
                 job = Job.from_record({**summary, "chapters": []})
             except (ValueError, TypeError):
                 continue  # the header line, or a line that is not a job
@@ -386,6 +436,11 @@ class JobIndex:
         if old is None or old["created_at"] != summary["created_at"]:
             self._order = None
         self._summaries[summary["job_id"]] = summary
+
+    def _drop(self, job_id: str) -> None:
+        if self._summaries.pop(job_id, None) is not None:
+            self._order = None
+        self._records.pop(job_id, None)
 
     def summaries(self) -> list[dict[str, Any]]:
         """All summaries, newest first."""

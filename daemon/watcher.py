@@ -9,6 +9,18 @@ Events can be lost (inotify overflow, a poller that dies with a vanished
 share), so a full rescan at start-up and every ``rescan_seconds`` backs them
 up, and the main loop checks that the observer is alive.
 
+A copy that pauses is not a finished book.  A settled file that does not yet
+open as a ZIP but may still become one (empty, pre-allocated zeros, or the
+start of a ZIP) waits for ``patience_seconds``; one that can never become one
+(other bytes) goes to intake after three settle times, to fail with a reason.
+Where Linux can tell (a read lease, on the machine that serves the share), a
+file some program still has open for writing is not handed over at all.
+
+On network mounts the inbox is polled every ``poll_seconds``; a folder's mtime
+changes when an entry is added, removed or renamed in it, so only the folders
+that changed are listed again, and only files not yet settled are looked at:
+a share of thousands of books costs a ``stat`` per folder, not per file.
+
 Anything named like a book is reported, including what is not a regular file
 (a FIFO, a socket, a device, a folder called ``x.epub``): the intake refuses it
 with a status saying what it is.  The watcher never opens such an entry: it
@@ -30,9 +42,8 @@ from typing import Hashable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
 
-from .files import open_regular
+from .files import open_for_writing, open_regular
 from .settings import sidecar_of
 
 log = logging.getLogger(__name__)
@@ -42,7 +53,7 @@ IGNORED_NAMES = (".*", "~*", "._*", "Thumbs.db", "desktop.ini", "*.part", "*.tmp
 IGNORED_FOLDERS = ("@eaDir", "#recycle", "__MACOSX", ".*")
 NETWORK_FILESYSTEMS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "9p", "afs", "ceph", "glusterfs",
                        "sshfs", "davfs", "davfs2", "virtiofs", "lustre", "gpfs", "beegfs"}
-POLL_INTERVAL = 1.0  # seconds between polling observer scans (pickup within settle + ~1.5 s)
+NOT_A_ZIP_PATIENCE = 3  # settle times a file that can never become a ZIP waits before intake
 
 
 def ignored(name: str) -> bool:
@@ -158,34 +169,96 @@ class SettleTracker:
         self._taken.pop(key, None)
 
 
+class FolderPoller:
+    """What changed in a folder tree since the last look, cheaply.
+
+    A folder's mtime changes whenever an entry is created, removed or renamed in
+    it, so each look costs one ``stat`` per folder, and only folders whose mtime
+    changed are listed again.  A file rewritten in place does not change its
+    folder: the tracker stats the files it is settling, and the periodic full
+    rescan catches the rest.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._folders: dict[Path, tuple[int, int]] = {}  # folder -> (inode, mtime_ns) when listed
+
+    def changes(self) -> list[Path]:
+        """Entries of every folder that is new or changed (book-like names and sidecars)."""
+        found: list[Path] = []
+        queue = [self.root, *(f for f in self._folders if f != self.root)]
+        listed: set[Path] = set()
+        while queue:
+            folder = queue.pop()
+            if folder in listed:
+                continue
+            listed.add(folder)
+            try:
+                info = os.stat(folder)
+            except OSError:
+                self._folders.pop(folder, None)
+                continue
+            stamp = (info.st_ino, info.st_mtime_ns)
+            if self._folders.get(folder) == stamp:
+                continue
+            self._folders[folder] = stamp
+            for entry in _entries(folder):
+                path = Path(folder) / entry.name
+                if entry.is_dir(follow_symlinks=False) and not ignored_folder(entry.name) \
+                        and not is_book(path):
+                    queue.append(path)
+                else:
+                    found.append(path)
+        return found
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as listing:
+            return list(listing)
+    except OSError:
+        return []
+
+
 class InboxWatcher:
     """Reports books in the inbox once they have settled, each one once."""
 
-    def __init__(self, inbox: Path, mode: str, settle_seconds: float, rescan_seconds: float) -> None:
+    def __init__(self, inbox: Path, mode: str, settle_seconds: float, rescan_seconds: float,
+                 poll_seconds: float = 1.0, patience_seconds: float = 600.0) -> None:
         self.inbox = inbox
         self.configured_mode = mode
         self.mode = "native"
         self.tracker = SettleTracker(settle_seconds)
         self.rescan_every = rescan_seconds
-        self.observer: Observer | PollingObserver | None = None
+        self.poll_every = poll_seconds
+        self.patience = patience_seconds  # how long an incomplete file may keep being written
+        self.observer: Observer | None = None
+        self.poller: FolderPoller | None = None
         self._seen: set[Path] = set()
         self._lock = threading.Lock()
+        self._again: dict[Path, float] = {}  # entries to look at again, and when
         self.next_rescan = 0.0
+        self.next_poll = 0.0
         self.paused_reason: str | None = None
 
     # ------------------------------------------------------------------ observer
 
     def start(self) -> None:
         self.mode = choose_mode(self.inbox, self.configured_mode)
-        observer = PollingObserver(timeout=POLL_INTERVAL) if self.mode == "polling" else Observer()
-        observer.schedule(_Handler(self._seen, self._lock), str(self.inbox), recursive=True)
-        observer.daemon = True
-        observer.start()
-        self.observer = observer
-        self.next_rescan = 0.0  # rescan now: whatever arrived while we were not looking
-        log.info("watching %s (%s)", self.inbox, self.mode)
+        if self.mode == "polling":
+            self.poller = FolderPoller(self.inbox)  # polled by the main loop: no thread to die
+        else:
+            observer = Observer()
+            observer.schedule(_Handler(self._seen, self._lock), str(self.inbox), recursive=True)
+            observer.daemon = True
+            observer.start()
+            self.observer = observer
+        self.next_rescan = self.next_poll = 0.0  # rescan now: whatever arrived while we were not looking
+        log.info("watching %s (%s)", self.inbox, self.mode if self.mode == "native"
+                 else f"polling), every {self.poll_every:g} s (watch.poll_seconds")
 
     def stop(self) -> None:
+        self.poller = None
         if self.observer is not None:
             self.observer.stop()
             try:
@@ -195,6 +268,8 @@ class InboxWatcher:
             self.observer = None
 
     def alive(self) -> bool:
+        if self.mode == "polling":
+            return self.poller is not None
         observer = self.observer
         if observer is None or not observer.is_alive():
             return False
@@ -241,21 +316,39 @@ class InboxWatcher:
         if now >= self.next_rescan:
             seen.update(self._scan())
             self.next_rescan = now + self.rescan_every
+        if self.poller is not None and now >= self.next_poll:
+            seen.update(self.poller.changes())
+            self.next_poll = now + self.poll_every
         seen.update(self.tracker.watching())  # a network share may change without events
+        due = [path for path, when in self._again.items() if when <= now]
+        for path in due:
+            del self._again[path]
+        seen.update(due)
         for path in seen:
             book = self._book_for(path)
             if book is not None:
                 self.tracker.observe(book, _signature(book), now)
         ready = []
         for book in self.tracker.settled(now):
-            # Stable but not yet a readable ZIP: maybe a writer that pauses; give it longer.
-            patience = 3 * max(self.tracker.settle, 1.0)
-            if self._plain_file(book) and not _opens_as_zip(book) \
-                    and self.tracker.quiet_for(book, now) < patience:
+            if self._still_arriving(book, self.tracker.quiet_for(book, now)):
                 continue
             self.tracker.hand_over(book)
             ready.append(book)
         return ready
+
+    def _still_arriving(self, book: Path, quiet: float) -> bool:
+        """Whether a settled entry may still be being written: a program has it open for
+        writing, or it is not yet a ZIP but may become one (see the module's docstring)."""
+        if not self._plain_file(book):
+            return False  # not a file: intake refuses it without opening it
+        if quiet < self.patience and open_for_writing(book):
+            return True
+        state = _completeness(book)
+        if state == "zip":
+            return False
+        if state == "incomplete":
+            return quiet < self.patience
+        return quiet < NOT_A_ZIP_PATIENCE * max(self.tracker.settle, 1.0)
 
     def mark_taken(self, book: Path) -> None:
         """Already a job (resumed at start-up): not to be handed over again unless it changes."""
@@ -264,6 +357,12 @@ class InboxWatcher:
     def forget(self, book: Path) -> None:
         """The book left the inbox (archived, failed): a new file there is new."""
         self.tracker.forget(book)
+
+    def look_again(self, book: Path, after: float, now: float | None = None) -> None:
+        """Offer ``book`` again once ``after`` seconds have passed (it could not be read now)."""
+        now = time.monotonic() if now is None else now
+        self.tracker.forget(book)
+        self._again[book] = now + after
 
     def _plain_file(self, book: Path) -> bool:
         """A regular file inside the inbox: the only kind the watcher may open."""
@@ -321,9 +420,19 @@ def _signature(book: Path) -> tuple | None:
     return (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, side)
 
 
-def _opens_as_zip(path: Path) -> bool:
+def _completeness(path: Path) -> str:
+    """'zip' when the file opens as a ZIP; 'incomplete' when it may still become one (empty,
+    pre-allocated zeros, the start of a ZIP); 'other' when no more bytes can make it one."""
     try:
-        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
-            return bool(archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
+        with open_regular(path) as handle:
+            head = handle.read(4)
+            handle.seek(0)
+            try:
+                with zipfile.ZipFile(handle) as archive:
+                    if archive.namelist():
+                        return "zip"
+            except zipfile.BadZipFile:
+                pass
+    except OSError:
+        return "incomplete"  # cannot be read now (a share's error): not a reason to fail it
+    return "incomplete" if head[:2] == b"PK" or not head.strip(b"\0") else "other"

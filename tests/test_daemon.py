@@ -60,7 +60,7 @@ def test_with_the_real_model_a_dropped_book_is_read_aloud(tmp_path, daemon, real
 
 
 def test_bad_books_fail_alone_and_a_good_one_still_completes(tmp_path, daemon):
-    d = daemon().start()
+    d = daemon(watch__patience_seconds=4).start()  # the truncated book may be a copy that paused
     for bad in sorted((CORPUS / "bad").glob("*.epub")):
         drop(bad, d.inbox)
     sidecar_book = book(tmp_path / "Bad Sidecar.epub")

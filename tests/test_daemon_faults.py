@@ -123,7 +123,8 @@ def test_cancelling_a_queued_job(tmp_path, daemon):
     # Two books convert at a time, so of three one stays queued while the first is
     # unfinished: the first is long enough (~20 s) that a slow machine cannot finish it
     # before the other two are taken in, and it is cancelled afterwards to keep this short.
-    # The two dropped together may be taken in either order: the one left queued is cancelled.
+    # The two dropped together may be taken in either order; both say "queued" while the first
+    # converts (a book says "processing" once a worker has its first segment): one is cancelled.
     d = daemon(engine="tone-slow").start()
     drop(book(tmp_path / "First.epub", TEXT * 12), d.inbox)
     d.wait_for(lambda: any(s["status"] == "processing" for s in d.statuses()), 60, "processing")
@@ -132,8 +133,9 @@ def test_cancelling_a_queued_job(tmp_path, daemon):
     d.wait_for(lambda: len(d.statuses()) == 3, 30, "three jobs")
     statuses = _by_source(d.statuses())
     assert statuses["First.epub"]["status"] == "processing", "the first book ended too soon to test this"
-    [queued] = [s for s in statuses.values() if s["status"] == "queued"]
-    [other] = [s for s in statuses.values() if s["source"] not in ("First.epub", queued["source"])]
+    waiting = sorted((s for s in statuses.values() if s["status"] == "queued"), key=lambda s: s["source"])
+    assert [s["source"] for s in waiting] == ["Second.epub", "Third.epub"], "neither is read yet"
+    queued, other = waiting[1], waiting[0]
     cancel = [sys.executable, "-m", "daemon", "cancel", "--config", str(d.config)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(cancel + [queued["job_id"]], check=True, cwd=tmp_path, env=env)

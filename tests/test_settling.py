@@ -82,13 +82,69 @@ def test_a_sidecar_arriving_late_restarts_the_timer(tmp_path):
     assert watcher.poll(now=9.0) == [book]
 
 
-def test_a_file_that_is_not_yet_a_zip_gets_longer(tmp_path):
+def test_a_file_that_may_still_become_a_zip_waits_for_the_patience(tmp_path):
+    """A copy that pauses (a network stall, a batch copier that creates every file first,
+    smbclient reading a pipe) is not failed while it may still be written."""
     partial = tmp_path / "Half.epub"
     partial.write_bytes(b"PK\x03\x04 only the start of an archive")
-    watcher = _watcher(tmp_path)
+    (tmp_path / "Empty.epub").write_bytes(b"")
+    (tmp_path / "Allocated.epub").write_bytes(bytes(4096))  # pre-allocated, not yet written
+    watcher = InboxWatcher(tmp_path, "native", SETTLE, rescan_seconds=0.0, patience_seconds=120.0)
     watcher.poll(now=0.0)
-    assert watcher.poll(now=5.0) == [], "a writer may just have paused"
-    assert watcher.poll(now=15.0) == [partial], "after three settle times it goes to intake (and fails there)"
+    assert watcher.poll(now=15.0) == [], "three settle times are not enough for a paused copy"
+    assert watcher.poll(now=119.0) == []
+    assert sorted(p.name for p in watcher.poll(now=120.0)) == ["Allocated.epub", "Empty.epub", "Half.epub"]
+
+
+def test_a_file_that_can_never_become_a_zip_goes_to_intake_after_three_settle_times(tmp_path):
+    text = tmp_path / "Notes.epub"
+    text.write_text("a text file renamed to .epub")
+    watcher = InboxWatcher(tmp_path, "native", SETTLE, rescan_seconds=0.0, patience_seconds=120.0)
+    watcher.poll(now=0.0)
+    assert watcher.poll(now=5.0) == []
+    assert watcher.poll(now=15.0) == [text], "it fails at intake with a reason, without the long wait"
+
+
+def test_a_book_a_program_still_has_open_for_writing_is_not_taken(tmp_path):
+    """Where Linux can tell (a read lease), a copy in progress is seen as such even when what
+    is there so far opens as a ZIP (a new version being written over an old one)."""
+    book = simple_book(tmp_path / "Book.epub", [("One", ["Hello."])])
+    watcher = InboxWatcher(tmp_path, "native", SETTLE, rescan_seconds=0.0, patience_seconds=120.0)
+    with open(book, "ab"):
+        watcher.poll(now=0.0)
+        assert watcher.poll(now=5.0) == []
+        assert watcher.poll(now=60.0) == [], "still open for writing"
+    assert watcher.poll(now=61.0) == [book]
+
+
+def test_an_entry_offered_again_later_is_handed_over_again(tmp_path):
+    book = simple_book(tmp_path / "Book.epub", [("One", ["Hello."])])
+    watcher = InboxWatcher(tmp_path, "native", SETTLE, rescan_seconds=1000.0)
+    watcher.poll(now=0.0)
+    assert watcher.poll(now=5.0) == [book]
+    watcher.look_again(book, 15.0, now=6.0)  # an I/O error while it was read: try again later
+    assert watcher.poll(now=20.0) == []
+    watcher.poll(now=21.0)
+    assert watcher.poll(now=26.0) == [book]
+
+
+def test_polling_lists_only_folders_that_changed(tmp_path):
+    """On a network mount the inbox is polled: a stat per folder, a listing only where an entry
+    was added, removed or renamed."""
+    from daemon.watcher import FolderPoller
+
+    for n in range(3):
+        (tmp_path / f"shelf{n}").mkdir()
+        simple_book(tmp_path / f"shelf{n}" / "Old.epub", [("One", ["Hello."])])
+    poller = FolderPoller(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in poller.changes() if p.suffix == ".epub") == \
+        ["shelf0/Old.epub", "shelf1/Old.epub", "shelf2/Old.epub"]
+    assert poller.changes() == []
+    new = simple_book(tmp_path / "shelf1" / "New.epub", [("One", ["Hello."])])
+    os.utime(tmp_path / "shelf1", ns=(0, 10**18))  # coarse clocks on network mounts: make it differ
+    changed = poller.changes()
+    assert new in changed
+    assert {p.parent.name for p in changed} == {"shelf1"}, "unchanged folders are not listed"
 
 
 def test_entries_that_are_not_files_are_reported_without_being_opened(tmp_path):
