@@ -181,7 +181,7 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "rescan_seconds": (60, _number(1, 86400)),
         "poll_seconds": (1, _number(0.1, 3600)),
         "patience_seconds": (600, _number(0, 86400)),
-        "read_seconds": (300, _number(1, 86400)),
+        "read_seconds": (300, _number(0.1, 86400)),
     },
     "defaults": {
         "voice": ("af_heart", _voice),

@@ -65,9 +65,11 @@ def _reader_main(conn: multiprocessing.connection.Connection, parent_pid: int) -
             return
         key, request = message
         conn.send(("reading", key, None))  # the budget starts now, not while the process starts
+        started = time.monotonic()
         try:
-            conn.send(("done", key, read_and_plan(request.config, request.source, request.upload,
-                                                  request.workers, request.segment_chars)))
+            book = read_and_plan(request.config, request.source, request.upload, request.workers,
+                                 request.segment_chars)
+            conn.send(("done", key, (book, time.monotonic() - started)))
         except InboxError as error:
             conn.send(("error", key, error))
         except Exception:  # a bug: the daemon logs it whole and fails this book alone
@@ -159,16 +161,22 @@ class BookReader:
                 "than this machine has"))
         if self._started is not None and time.monotonic() - self._started > self.budget:
             self._stop_process()
-            return ReadOutcome(key, error=TooSlowToRead(
-                f"reading the book took longer than {self.budget:.0f} seconds (watch.read_seconds), "
-                "so it was stopped; a book made to be slow to read looks like this. If it is a "
-                "real book, raise watch.read_seconds and drop it again"))
+            return ReadOutcome(key, error=self._too_slow())
         return None
+
+    def _too_slow(self) -> TooSlowToRead:
+        return TooSlowToRead(
+            f"reading the book took longer than {self.budget:g} seconds (watch.read_seconds), so it "
+            "was stopped; a book made to be slow to read looks like this. If it is a real book, "
+            "raise watch.read_seconds and drop it again")
 
     def _outcome(self, key: Hashable, request: ReadRequest, message: tuple) -> ReadOutcome:
         kind, _, payload = message
         if kind == "done":
-            return ReadOutcome(key, book=payload)
+            book, seconds = payload
+            if seconds > self.budget:  # done, but later than allowed: the main loop was busy
+                return ReadOutcome(key, error=self._too_slow())
+            return ReadOutcome(key, book=book)
         if kind == "error":
             return ReadOutcome(key, error=payload)
         log.error("unexpected error reading %s:\n%s", request.source, payload)

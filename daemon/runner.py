@@ -30,7 +30,7 @@ from .status import Job, JobStatus, utc_now
 log = logging.getLogger(__name__)
 
 RUNNING_BOOKS = 2
-SPACE_CHECK = 30.0  # seconds between looks at the disks while a book waits for space
+SPACE_CHECK = 10.0  # seconds between looks at the disks while a book waits for space
 
 SaveJob = Callable[[Job, bool], None]  # (job, progress_only)
 OnEnd = Callable[[Job, "ConversionResult | None", "InboxError | None"], None]

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import InvalidSetting
-from .files import read_regular
+from .files import read_regular, shown_name
 from .languages import check_language, default_voice, language_for_book, parse_voice
 from .pronounce import LEXICON_FILE, Lexicon, as_mapping, parse_lexicon
 from .pronounce import merged as merge_lexicons
@@ -241,7 +241,7 @@ def _text(key: str, value: Any) -> str | None:
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise InvalidSetting(f"{key}: {shown(value)} must be text", key=key)
-    text = str(value).strip()
+    text = shown_name(str(value).strip())  # a YAML escape may hold a lone surrogate: not UTF-8
     if len(text) > MAX_TEXT:
         raise InvalidSetting(f"{key}: {len(text)} characters is too long; at most {MAX_TEXT}", key=key)
     return text or None

@@ -97,7 +97,7 @@ class Daemon:
     def start(self) -> "Daemon":
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KOKORO_INBOX_", "NOTIFY_SOCKET",
                                                                           "WATCHDOG_", "JOURNAL_STREAM"))}
-        env.update(PYTHONPATH=str(ROOT), **self.env)
+        env.update({"PYTHONPATH": str(ROOT), **self.env})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daemon", "run", "--config", str(self.config), "--engine", self.engine],
             cwd=self.base, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
