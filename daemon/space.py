@@ -47,15 +47,16 @@ def free_bytes(folder: Path) -> int | None:
 def shortfall(needs: list[Need], processing: Path, outbox: Path) -> str | None:
     """None when the disks hold every need in ``needs`` (the book about to start and what the
     running ones still need), else a sentence saying how much is missing where."""
-    wanted = {processing: sum(n.checkpoints for n in needs), outbox: sum(n.audiobook for n in needs)}
-    by_disk: dict[int, list[Path]] = {}
-    for folder in wanted:
+    wanted = [(processing, sum(n.checkpoints for n in needs)), (outbox, sum(n.audiobook for n in needs))]
+    by_disk: dict[int, list[tuple[Path, int]]] = {}
+    for folder, count in wanted:
         try:
-            by_disk.setdefault(os.stat(folder).st_dev, []).append(folder)
+            by_disk.setdefault(os.stat(folder).st_dev, []).append((folder, count))
         except OSError:
             return None  # a folder that is not there is for the conversion itself to report
-    for folders in by_disk.values():
-        need = sum(wanted[f] for f in folders) + RESERVE
+    for entries in by_disk.values():
+        folders = list(dict.fromkeys(folder for folder, _ in entries))
+        need = sum(count for _, count in entries) + RESERVE
         free = free_bytes(folders[0])
         if free is not None and free < need:
             where = " and ".join(str(f) for f in folders)
