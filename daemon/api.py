@@ -629,9 +629,11 @@ def languages() -> dict[str, Any]:
 
 
 def health() -> dict[str, Any]:
-    healthy, reason = daemon_health(ctx().mailbox.heartbeat())
+    beat = ctx().mailbox.heartbeat()
+    healthy, reason = daemon_health(beat)
     bottle.response.status = 200 if healthy else 503
-    return {"status": "ok" if healthy else "unavailable", "reason": reason}
+    return {"status": "ok" if healthy else "unavailable", "reason": reason,
+            "disk_free_bytes": disk_free(beat)}
 
 
 def metrics() -> str:
@@ -680,6 +682,15 @@ def daemon_health(beat: dict[str, Any] | None) -> tuple[bool, str]:
     return True, "watcher and worker pool are alive"
 
 
+def disk_free(beat: dict[str, Any] | None) -> dict[str, int]:
+    """Free bytes where the daemon writes audiobooks and checkpoints, as its heartbeat says."""
+    found = (beat or {}).get("disk_free_bytes")
+    if not isinstance(found, dict):
+        return {}
+    return {name: int(found[name]) for name in ("outbox", "processing")
+            if isinstance(found.get(name), int) and not isinstance(found.get(name), bool)}
+
+
 def render_metrics(totals: Totals, beat: dict[str, Any] | None) -> str:
     counts, chars, audio = totals.counts, totals.chars, totals.audio
     beat = beat or {}
@@ -697,7 +708,10 @@ def render_metrics(totals: Totals, beat: dict[str, Any] | None) -> str:
         "# HELP kokoro_inbox_characters_per_second Current reading speed.",
         "# TYPE kokoro_inbox_characters_per_second gauge",
         f"kokoro_inbox_characters_per_second {_number(beat.get('chars_per_second')):.2f}",
+        "# HELP kokoro_inbox_disk_free_bytes Free space where audiobooks and checkpoints are written.",
+        "# TYPE kokoro_inbox_disk_free_bytes gauge",
     ]
+    lines += [f'kokoro_inbox_disk_free_bytes{{folder="{name}"}} {free}' for name, free in disk_free(beat).items()]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,9 @@ import os
 import time
 from dataclasses import dataclass
 
+from .config import Paths
 from .mailbox import Mailbox
+from .space import free_space
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,10 @@ class DaemonState:
 
 
 class HealthReporter:
-    def __init__(self, mailbox: Mailbox, notifier: Notifier) -> None:
+    def __init__(self, mailbox: Mailbox, notifier: Notifier, paths: Paths) -> None:
         self.mailbox = mailbox
         self.notifier = notifier
+        self.paths = paths
         self._next_beat = 0.0
 
     def report(self, state: DaemonState) -> None:
@@ -89,6 +92,7 @@ class HealthReporter:
                 "state": "running", "watcher": state.watcher, "pool": state.pool,
                 "workers": state.workers, "queue": state.queue, "current_job": state.current_job,
                 "chars_per_second": state.chars_per_second,
+                "disk_free_bytes": free_space(self.paths.outbox, self.paths.processing),
             })
         except OSError as error:
             log.warning("cannot write the heartbeat file: %s", error.strerror or error)

@@ -31,6 +31,9 @@ def _guarded(responses: dict[str, Any]) -> dict[str, Any]:
     return {**responses, "400": bad_host}
 
 
+_DISK_FREE = {"type": "object", "description": "Free bytes in the outbox and processing folders",
+              "properties": {"outbox": {"type": "integer"}, "processing": {"type": "integer"}}}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Kokoro Inbox", "version": "0.1.0",
@@ -67,6 +70,14 @@ OPENAPI: dict[str, Any] = {
                         "chars_done": {"type": "integer"},
                         "audio_seconds": {"type": "number"},
                         "eta_seconds": {"type": "number", "nullable": True},
+                        "waiting": {"type": "string", "nullable": True,
+                                    "description": "Why a queued book has not started (disk space)"},
+                        "moved_to": {"type": "string", "nullable": True,
+                                     "description": "Where the source went, inside archive/ or failed/"},
+                        "outputs_removed_at": {"type": "string", "nullable": True,
+                                               "description": "When the retention policy removed the audiobook"},
+                        "source_bytes": {"type": "string", "description": "A source name that is not "
+                                         "UTF-8, percent-escaped (source shows it with U+FFFD)"},
                         "created_at": {"type": "string"},
                         "started_at": {"type": "string", "nullable": True},
                         "finished_at": {"type": "string", "nullable": True},
@@ -211,9 +222,11 @@ OPENAPI: dict[str, Any] = {
                                            "probes call it by whatever name they know.",
                             "security": [], "responses": {
             "200": _json({"type": "object", "properties": {"status": {"type": "string"},
-                                                           "reason": {"type": "string"}}}, "Healthy"),
+                                                           "reason": {"type": "string"},
+                                                           "disk_free_bytes": _DISK_FREE}}, "Healthy"),
             "503": _json({"type": "object", "properties": {"status": {"type": "string"},
-                                                           "reason": {"type": "string"}}}, "Unhealthy")}}},
+                                                           "reason": {"type": "string"},
+                                                           "disk_free_bytes": _DISK_FREE}}, "Unhealthy")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
             "200": {"description": "Prometheus text format", "content": {"text/plain": {
                 "schema": {"type": "string"}}}}, "401": _error("Missing or wrong token")}}},

@@ -72,7 +72,7 @@ class Service:
         self.retention = RetentionPolicy(config.retention, self.paths, self.store)
         self.notifications = Notifications.from_config(config)
         self.runner.on_start = lambda job: self.notifications.announce("started", job.record())
-        self.health = HealthReporter(self.mailbox, Notifier())
+        self.health = HealthReporter(self.mailbox, Notifier(), self.paths)
         self.api = None
         self.stopping = False
         self._next_ticket_sweep = 0.0

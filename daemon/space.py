@@ -44,6 +44,11 @@ def free_bytes(folder: Path) -> int | None:
         return None
 
 
+def free_space(outbox: Path, processing: Path) -> dict[str, int | None]:
+    """Free bytes where audiobooks and checkpoints are written, for /health, /metrics and the page."""
+    return {"outbox": free_bytes(outbox), "processing": free_bytes(processing)}
+
+
 def shortfall(needs: list[Need], processing: Path, outbox: Path) -> str | None:
     """None when the disks hold every need in ``needs`` (the book about to start and what the
     running ones still need), else a sentence saying how much is missing where."""

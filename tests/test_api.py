@@ -225,7 +225,11 @@ def test_jobs_list_cancel_metrics_and_health(tmp_path, served):
         {"jobs": [], "next_cursor": None}
     metrics = requests.get(f"{daemon.url}/metrics").text
     assert 'kokoro_inbox_jobs{status="processing"} 1' in metrics and "kokoro_inbox_workers 2" in metrics
-    assert requests.get(f"{daemon.url}/health").json()["status"] == "ok"
+    assert 'kokoro_inbox_disk_free_bytes{folder="outbox"} ' in metrics
+    health = requests.get(f"{daemon.url}/health").json()
+    assert health["status"] == "ok"
+    assert health["disk_free_bytes"]["processing"] == shutil.disk_usage(tmp_path).free or \
+        abs(health["disk_free_bytes"]["processing"] - shutil.disk_usage(tmp_path).free) < 1 << 30
     cancel = requests.delete(f"{daemon.url}/jobs/{job_id}")
     assert cancel.status_code == 202
     wait_status(daemon.url, job_id, wanted="cancelled", timeout=30)

@@ -67,6 +67,7 @@ function renderJob(job) {
   if (job.status === "processing" && job.eta_seconds) bits.push("about " + clock(job.eta_seconds) + " left");
   if (job.audio_seconds) bits.push(clock(job.audio_seconds) + " of audio");
   item.append(element("div", { class: "meta" }, bits.join(" · ")));
+  if (job.status === "queued" && job.waiting) item.append(element("div", { class: "meta waiting" }, job.waiting));
   if (job.status === "queued" || job.status === "processing") {
     const bar = element("progress", { max: "100", value: String(job.progress || 0), "aria-label": "progress" });
     item.append(bar, element("div", { class: "meta percent" }, (job.progress || 0).toFixed(1) + "%"));
@@ -251,4 +252,23 @@ $("upload").addEventListener("submit", (event) => {
 
 fillPickers();
 refresh();
+function bytes(count) {
+  return count >= 2 ** 30 ? (count / 2 ** 30).toFixed(1) + " GB" : Math.round(count / 2 ** 20) + " MB";
+}
+
+async function showDisk() {
+  try {
+    const response = await fetch("/health");
+    const free = (await response.json()).disk_free_bytes || {};
+    const parts = [];
+    if (free.outbox !== undefined) parts.push(bytes(free.outbox) + " free for audiobooks");
+    if (free.processing !== undefined && free.processing !== free.outbox) parts.push(bytes(free.processing) + " for work in progress");
+    $("disk").textContent = parts.join(", ");
+  } catch (error) {
+    $("disk").textContent = "";
+  }
+}
+
 setInterval(refresh, 2000);
+showDisk();
+setInterval(showDisk, 30000);
