@@ -178,7 +178,7 @@ def read_segment(task: SegmentTask, wanted: ModelIdentity, marker: str) -> tuple
                               "workers with 'kokoro-inbox worker', not 'dask worker'")
     why = refusal(reader.identity, wanted, reader.worker_name)
     if why:
-        raise ModelMismatch(why)
+        raise ModelMismatch(why, worker=worker.address)
     with reader.reading(marker):
         return synthesize_segment(reader.engine, task), reader.worker_name
 

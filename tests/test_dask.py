@@ -197,8 +197,10 @@ def test_the_tiny_book_through_dask_workers_with_the_real_model(tmp_path, cluste
     assert "segments read per worker" in log
 
 
-def test_a_worker_with_another_model_file_refuses_its_segments(tmp_path, cluster, real_models):
-    """Not a corrupt file (that one would not load): a loadable model with one weight changed."""
+def test_a_worker_with_another_model_file_refuses_and_the_book_waits_for_a_good_one(tmp_path, cluster,
+                                                                                    real_models):
+    """Not a corrupt file (that one would not load): a loadable model with one weight changed.
+    With no other worker the book waits, saying why, rather than fail; a good worker reads it."""
     scheduler, workers = cluster
     other = tmp_path / "other-models"
     other.mkdir()
@@ -216,13 +218,41 @@ def test_a_worker_with_another_model_file_refuses_its_segments(tmp_path, cluster
     book = simple_book(tmp_path / "b.epub", [("One", ["Hello there."])])
     output = tmp_path / "refused.mp3"
     process = _convert(tmp_path, book, output, "--executor", scheduler.address, models=real_models)
-    process.wait(120)
-    text = (tmp_path / "refused.log").read_text()
-    assert process.returncode == 1, text[-2000:]
-    assert "would read in another voice than the daemon" in text
+    log = tmp_path / "refused.log"
+    waiting = f"no Dask worker at {scheduler.address} can read for this daemon, so books wait"
+    _wait(lambda: waiting in log.read_text() or process.poll() is not None, 120, "the book to wait", log)
+    assert process.poll() is None, log.read_text()[-2000:]
+    workers(1, engine="kokoro", models=real_models)
+    text = _finish(process, tmp_path, output, timeout=180)
+    assert text.count("would read in another voice than the daemon") == 2, "the warning, and the wait"
     assert "its kokoro-v1.0.int8.onnx (92,361,271 bytes" in text and "not a known release" in text
     assert "Copy the daemon's model files" in text
-    assert not output.exists()
+    assert soundfile.info(str(output)).duration > 0.5
+
+
+def test_a_worker_with_other_files_is_kept_out_and_the_book_completes(tmp_path, cluster):
+    """Beside a good worker, one that would read in another voice (here another engine, as a
+    worker with other model files would): it refuses one segment, is named once and gets no
+    more; the good one reads the book, even after it is killed and comes back at a new address."""
+    scheduler, workers = cluster
+    good = workers(1)
+    workers(1, engine="tone")
+    book = _book(tmp_path / "book.epub", PARAGRAPHS[:32])
+    expected = _frames(tmp_path, book)
+    output = tmp_path / "kept-out.mp3"
+    process = _convert(tmp_path, book, output, "--engine", "tone-slow", "--executor", scheduler.address)
+    log = tmp_path / "kept-out.log"
+    refused = "reads with the tone engine but the daemon asks for tone-slow"
+    _wait(lambda: refused in log.read_text() and _checkpoints(tmp_path, output) or process.poll() is not None,
+          60, "a refusal and a segment", log)
+    assert process.poll() is None, log.read_text()[-2000:]
+    os.kill(good.reader_pids()[0], signal.SIGKILL)  # its segments restricted to its old address are stranded
+    text = _finish(process, tmp_path, output)
+    assert soundfile.info(str(output)).frames == expected, "no gap, no duplicate"
+    assert text.count(refused) == 1, text
+    assert "Until then it gets no segments from this daemon" in text
+    [readers] = re.findall(r"segments read per worker: (.*)", text)
+    assert len(readers.split(", ")) == 1, readers
 
 
 # --------------------------------------------------------------------------- faults and elasticity
