@@ -81,6 +81,7 @@ class DaskExecutor:
         self._waiting: dict[Hashable, SegmentTask] = {}  # for the scheduler, or for a worker that can read
         self._workers: dict[str, int] = {}  # worker address -> threads, as the scheduler said last
         self._refused: dict[str, str] = {}  # worker address -> why it refused (other model files)
+        self._rescued: dict[str, Hashable] = {}  # Dask key of a stranded submission -> our key
         self._deaths: queue.SimpleQueue = queue.SimpleQueue()  # (client, event) from the nannies
         self._threads = 0
         self._next_tend = 0.0
@@ -301,7 +302,10 @@ class DaskExecutor:
         for dask_key, submitted in list(self._live.items()):
             if submitted.workers is not None and not submitted.workers & present:
                 self._drop(dask_key)
+                self._rescued[dask_key] = submitted.key  # its worker's nanny may yet say it died reading it
                 self._submit(submitted.key, submitted.task)
+        in_flight = self._dask_key.keys() | self._waiting.keys()
+        self._rescued = {dask_key: key for dask_key, key in self._rescued.items() if key in in_flight}
 
     def _keep_out(self, refused: ModelMismatch) -> None:
         """A worker with other model files: named once, and sent nothing more."""
@@ -333,12 +337,25 @@ class DaskExecutor:
             if client is not self._client or not isinstance(message, dict):
                 continue
             worker, cause = str(message.get("worker", "a worker")), str(message.get("cause", "cause unknown"))
-            reading = [k for k in message.get("reading") or () if isinstance(k, str) and k in self._live]
+            reading = [key for key in map(self._blamed, message.get("reading") or ()) if key is not None]
             if not reading:
                 log.warning("%s died (%s) between segments; what it held is read elsewhere", worker, cause)
-            for dask_key in reading:
-                submitted = self._drop(dask_key)  # Dask would re-run it; the daemon's scheduler decides
-                outcomes.append(Outcome(submitted.key, death=WorkerDeath(worker, cause)))
+            outcomes += [Outcome(key, death=WorkerDeath(worker, cause)) for key in reading]
+
+    def _blamed(self, dask_key: Any) -> Hashable | None:
+        """The segment a dead worker was reading, taken back (Dask would re-run it; the daemon's
+        scheduler decides), even if it was stranded and sent elsewhere meanwhile; None if gone."""
+        if not isinstance(dask_key, str):
+            return None  # the nanny's message, checked like anything that comes over the network
+        if dask_key in self._live:
+            return self._drop(dask_key).key
+        key = self._rescued.pop(dask_key, None)
+        if key is None or not (key in self._dask_key or key in self._waiting):
+            return None
+        self._waiting.pop(key, None)
+        if key in self._dask_key:
+            self._drop(self._dask_key[key])
+        return key
 
     def _arrivals(self) -> list[Outcome]:
         outcomes = []

@@ -197,10 +197,9 @@ def test_the_tiny_book_through_dask_workers_with_the_real_model(tmp_path, cluste
     assert "segments read per worker" in log
 
 
-def test_a_worker_with_another_model_file_refuses_and_the_book_waits_for_a_good_one(tmp_path, cluster,
-                                                                                    real_models):
-    """Not a corrupt file (that one would not load): a loadable model with one weight changed.
-    With no other worker the book waits, saying why, rather than fail; a good worker reads it."""
+def test_a_worker_with_another_model_file_refuses_its_segments_and_the_book_waits(tmp_path, cluster,
+                                                                                  real_models):
+    """Not a corrupt file (that one would not load): a loadable model with one weight changed."""
     scheduler, workers = cluster
     other = tmp_path / "other-models"
     other.mkdir()
@@ -220,39 +219,45 @@ def test_a_worker_with_another_model_file_refuses_and_the_book_waits_for_a_good_
     process = _convert(tmp_path, book, output, "--executor", scheduler.address, models=real_models)
     log = tmp_path / "refused.log"
     waiting = f"no Dask worker at {scheduler.address} can read for this daemon, so books wait"
-    _wait(lambda: waiting in log.read_text() or process.poll() is not None, 120, "the book to wait", log)
-    assert process.poll() is None, log.read_text()[-2000:]
-    workers(1, engine="kokoro", models=real_models)
-    text = _finish(process, tmp_path, output, timeout=180)
-    assert text.count("would read in another voice than the daemon") == 2, "the warning, and the wait"
+    try:
+        _wait(lambda: waiting in log.read_text() or process.poll() is not None, 120, "the book to wait", log)
+        assert process.poll() is None, "waits for a worker that can read, rather than fail"
+    finally:
+        process.kill()
+        process.wait(10)
+    text = log.read_text()
+    assert "would read in another voice than the daemon" in text
     assert "its kokoro-v1.0.int8.onnx (92,361,271 bytes" in text and "not a known release" in text
     assert "Copy the daemon's model files" in text
-    assert soundfile.info(str(output)).duration > 0.5
+    assert not output.exists()
 
 
-def test_a_worker_with_other_files_is_kept_out_and_the_book_completes(tmp_path, cluster):
-    """Beside a good worker, one that would read in another voice (here another engine, as a
-    worker with other model files would): it refuses one segment, is named once and gets no
-    more; the good one reads the book, even after it is killed and comes back at a new address."""
+def test_a_worker_with_other_files_is_kept_out_and_the_book_waits_for_a_good_one(tmp_path, cluster):
+    """A worker that would read in another voice (here another engine, as one with other model
+    files would) refuses a segment, is named once and gets no more: alone, the book waits; a good
+    worker that joins reads it all, even after it is killed and comes back at a new address."""
     scheduler, workers = cluster
-    good = workers(1)
     workers(1, engine="tone")
-    book = _book(tmp_path / "book.epub", PARAGRAPHS[:32])
-    expected = _frames(tmp_path, book)
+    book = _book(tmp_path / "book.epub", PARAGRAPHS[:16])
     output = tmp_path / "kept-out.mp3"
     process = _convert(tmp_path, book, output, "--engine", "tone-slow", "--executor", scheduler.address)
     log = tmp_path / "kept-out.log"
-    refused = "reads with the tone engine but the daemon asks for tone-slow"
-    _wait(lambda: refused in log.read_text() and _checkpoints(tmp_path, output) or process.poll() is not None,
-          60, "a refusal and a segment", log)
+    waiting = f"no Dask worker at {scheduler.address} can read for this daemon, so books wait"
+    _wait(lambda: waiting in log.read_text() or process.poll() is not None, 60, "the book to wait", log)
     assert process.poll() is None, log.read_text()[-2000:]
-    os.kill(good.reader_pids()[0], signal.SIGKILL)  # its segments restricted to its old address are stranded
+    good = workers(1)
+    _wait(lambda: _checkpoints(tmp_path, output), 60, "the good worker's first segment", log)
+    os.kill(good.reader_pids()[0], signal.SIGKILL)  # what was restricted to its old address is stranded
     text = _finish(process, tmp_path, output)
-    assert soundfile.info(str(output)).frames == expected, "no gap, no duplicate"
-    assert text.count(refused) == 1, text
-    assert "Until then it gets no segments from this daemon" in text
+    assert re.search(r"a worker process died \(signal 9, SIGKILL\) while reading segment \d+ .*; retrying it "
+                     r"\(1 of 3\)", text), "the segment it was reading is blamed, whatever was restricted"
+    refused = "reads with the tone engine but the daemon asks for tone-slow"
+    assert text.count(refused) == 2 and "Until then it gets no segments from this daemon" in text, \
+        "named once in a warning, once in the reason for waiting"
     [readers] = re.findall(r"segments read per worker: (.*)", text)
     assert len(readers.split(", ")) == 1, readers
+    chars = int(re.search(r"([\d,]+) characters, voice", text)[1].replace(",", ""))
+    assert soundfile.info(str(output)).duration >= chars / 15, "no segment missing (tone: 1/15 s a character)"
 
 
 # --------------------------------------------------------------------------- faults and elasticity
