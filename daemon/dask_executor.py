@@ -69,9 +69,10 @@ class _Submitted:
 class DaskExecutor:
     """Segments on the workers of a Dask scheduler."""
 
-    def __init__(self, address: str, identity: ModelIdentity) -> None:
+    def __init__(self, address: str, identity: ModelIdentity, security: Any = None) -> None:
         self.address = address
         self.identity = identity
+        self.security = security  # distributed.Security for a tls:// cluster (dask_security.py)
         self.read_by: Counter[str] = Counter()  # worker -> segments it read, for the log
         self._client: Any = None  # distributed.Client, perhaps reconnecting by itself
         self._connected = False
@@ -107,10 +108,11 @@ class DaskExecutor:
         if self._client is not None:
             return
         try:  # waits up to Dask's distributed.comm.timeouts.connect (30 s unless configured)
-            client = Client(self.address, set_as_default=False)
+            client = Client(self.address, security=self.security, set_as_default=False)
         except (OSError, TimeoutError) as error:
+            certificate = ", and executor.tls a certificate of the cluster's CA" if self.security else ""
             raise StartupError(f"cannot reach the Dask scheduler at {self.address} ({error}); is "
-                               "'dask scheduler' running there and its port open?") from None
+                               f"'kokoro-inbox scheduler' running there, its port open{certificate}?") from None
         self._adopt(client)
         log.info("connected to the Dask scheduler at %s: %d worker threads", self.address, self._threads)
 
@@ -227,7 +229,8 @@ class DaskExecutor:
         """In the background: try a new client until one connects, and hand it over."""
         while not self._closing.is_set():
             try:
-                client = Client(self.address, timeout=RECONNECT_SECONDS, set_as_default=False)
+                client = Client(self.address, security=self.security, timeout=RECONNECT_SECONDS,
+                                set_as_default=False)
             except Exception as error:  # refused, timed out, unresolvable: all mean "not yet"
                 log.debug("the Dask scheduler at %s is still away: %s", self.address, error)
                 self._closing.wait(1.0)
