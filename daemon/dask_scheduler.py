@@ -51,10 +51,11 @@ async def _run(address: str, settings: dict) -> int:
     scheduler = QuietScheduler(**settings)
     try:
         await scheduler
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # distributed wraps the OSError in "failed to start"
+        cause = error.__cause__ if isinstance(error.__cause__, OSError) else error
         await scheduler.close(reason="kokoro-inbox-scheduler-failed")
-        raise StartupError(f"the Dask scheduler cannot listen at {address} ({error.strerror or error}); "
-                           "is another one running there, or is executor.interface wrong?") from None
+        raise StartupError(f"the Dask scheduler cannot listen at {address} ({cause}); is another one "
+                           "running there, or is executor.interface wrong?") from None
     log.info("the Dask scheduler listens at %s%s%s", scheduler.address,
              " (TLS: only machines with a certificate of the cluster's CA)" if settings["security"] else "",
              f"; its HTTP pages at {settings['dashboard_address']}" if settings["dashboard"] else "")

@@ -299,10 +299,10 @@ async def _keep_worker(slot: int, cluster: Membership, engine: EngineSettings, i
         if started.exception() is not None:
             failures += 1
             await nanny.close(reason="kokoro-inbox-worker-start-failed")
+            why = _start_failure(started.exception(), cluster)
             if failures >= START_FAILURES_TO_GIVE_UP:
-                raise SynthesisFailed(f"worker {name} could not start {failures} times: "
-                                      f"{started.exception()}")
-            log.error("worker %s could not start (%s); trying again", name, started.exception())
+                raise SynthesisFailed(f"worker {name} could not start {failures} times: {why}")
+            log.error("worker %s could not start (%s); trying again", name, why)
             await unless_stopped(asyncio.sleep(2.0 ** failures), stop)
             continue
         failures = 0
@@ -313,6 +313,16 @@ async def _keep_worker(slot: int, cluster: Membership, engine: EngineSettings, i
         log.warning("worker %s left %s (the scheduler went away?); joining again when it is back",
                     name, cluster.address)
         await unless_stopped(asyncio.sleep(1.0), stop)
+
+
+def _start_failure(error: BaseException, cluster: Membership) -> str:
+    """Why a nanny did not start: distributed says only "failed to start"; the cause (a refused
+    certificate, a port in use) is what a person can act on."""
+    cause = error.__cause__ or error
+    why = f"{type(cause).__name__}: {cause}"
+    if cluster.security is not None and "SSL" in why:
+        why += "; is executor.tls a certificate of the cluster's CA (made by 'kokoro-inbox cluster-certs')?"
+    return why
 
 
 async def unless_stopped(awaitable: Any, stop: asyncio.Event) -> asyncio.Future | None:
