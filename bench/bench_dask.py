@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_dask.py [--book BOOK] [--workers 2] [--engine tone]
 
 1. ``kokoro-inbox convert`` on local worker processes (``--workers N``, one thread each);
-2. the same book through a real ``dask scheduler`` and N ``kokoro-inbox worker --nworkers 1
+2. the same book through a real ``kokoro-inbox scheduler`` and N ``kokoro-inbox worker --nworkers 1
    --threads 1`` processes on this machine: characters/s of both and their ratio (target
    >= 0.95), counted from the first segment handed out to the MP3 in place (starting the
    workers is not part of it: a cluster's workers are up before the book arrives), in the
@@ -111,7 +111,7 @@ def convert(book: Path, work: Path, name: str, workers: int, engine: str, *extra
 
 
 class Cluster:
-    """A dask scheduler and single-threaded kokoro-inbox workers on loopback."""
+    """A kokoro-inbox scheduler and single-threaded kokoro-inbox workers on loopback."""
 
     def __init__(self, work: Path, workers: int, engine: str) -> None:
         with socket.socket() as probe:
@@ -123,8 +123,7 @@ class Cluster:
 
     def __enter__(self) -> "Cluster":
         self.processes.append(subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-dashboard"],
+            [*CLI, "scheduler", self.address],
             env=env(), stdout=subprocess.DEVNULL, stderr=open(self.work / "scheduler.log", "w")))
         config = self.work / "worker.yaml"
         config.write_text(f"models:\n  dir: {ROOT / 'models'}\n")

@@ -6,8 +6,9 @@ same layout of workers and the same segment size however it is converted:
 - ``executor.address`` unset: worker processes on this machine (``LocalPool``),
   one per core, or on a GPU (``models.provider`` auto finding CUDA, or cuda) one
   worker reading segments GPU_SEGMENT_CHARS long;
-- ``executor.address: tcp://host:8786``: the workers of that Dask scheduler
-  (``DaskExecutor``, imported only then: Dask is the optional extra ``[dask]``).
+- ``executor.address: tls://host:8786`` (or unencrypted ``tcp://``): the workers
+  of that Dask scheduler (``DaskExecutor``, imported only then: Dask is the
+  optional extra ``[dask]``), with this machine's certificate (``executor.tls``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def make_executor(config: Config, kind: EngineKind, address: str | None = None,
     """A LocalPool, or a DaskExecutor when a scheduler address is given or configured."""
     address = address or config.executor_address
     if address:
-        return _dask_executor(address, engine_settings(config, kind, local=False))
+        return _dask_executor(config, address, engine_settings(config, kind, local=False))
     engine = engine_settings(config, kind)
     on_gpu = engine.provider == CUDA
     workers = 1 if on_gpu and config.workers_auto else config.workers
@@ -54,14 +55,16 @@ def make_executor(config: Config, kind: EngineKind, address: str | None = None,
     return LocalPool(engine, workers, size)
 
 
-def _dask_executor(address: str, engine: EngineSettings) -> SegmentExecutor:
+def _dask_executor(config: Config, address: str, engine: EngineSettings) -> SegmentExecutor:
     try:
         from .dask_executor import DaskExecutor
+        from .dask_security import cluster_security, warn_if_unencrypted
         from .dask_worker import model_identity
     except ImportError as error:
         raise StartupError(f"executor.address needs Dask ({error.name} is not installed): "
                            "pip install 'kokoro-inbox[dask]'") from None
-    return DaskExecutor(address, model_identity(engine))
+    warn_if_unencrypted(address)
+    return DaskExecutor(address, model_identity(engine), cluster_security(config))
 
 
 def describe(executor: SegmentExecutor) -> str:

@@ -15,6 +15,7 @@ import os
 import resource
 import shlex
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     convert_p.add_argument("--chapters", help="chapters to read, e.g. '1-3,7'")
     convert_p.add_argument("--workers", type=int, help="worker processes (default: config)")
     convert_p.add_argument("--executor", metavar="ADDRESS",
-                           help="read on the workers of this Dask scheduler, e.g. tcp://nas:8786 "
+                           help="read on the workers of this Dask scheduler, e.g. tls://nas:8786 "
                                 "(default: config executor.address, else worker processes here)")
     convert_p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     convert_p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -155,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     command("api", "serve the REST API on its own, over the daemon's folders").set_defaults(handler=cmd_api)
 
     worker_p = command("worker", "lend this machine's cores to a daemon's Dask scheduler (needs '.[dask]')")
-    worker_p.add_argument("address", nargs="?", help="the scheduler, e.g. tcp://nas.local:8786 "
+    worker_p.add_argument("address", nargs="?", help="the scheduler, e.g. tls://nas.local:8786 "
                                                     "(default: config executor.address)")
     worker_p.add_argument("--nworkers", type=int, help="worker processes (default: config workers; "
                                                         "1 on a GPU)")
@@ -164,6 +165,26 @@ def _parser() -> argparse.ArgumentParser:
     worker_p.add_argument("--engine", type=EngineKind, choices=list(EngineKind), default=EngineKind.KOKORO,
                           help=argparse.SUPPRESS)
     worker_p.set_defaults(handler=cmd_worker)
+
+    scheduler_p = command("scheduler", "the Dask scheduler that the daemon and its workers meet at "
+                                       "(needs '.[dask]')")
+    scheduler_p.add_argument("address", nargs="?", help="where it serves, e.g. tls://nas.local:8786 "
+                                                       "(default: config executor.address)")
+    scheduler_p.add_argument("--dashboard", metavar="HOST:PORT",
+                             help="also serve Dask's HTTP pages (state, metrics; unencrypted, no login) "
+                                  "there, e.g. 127.0.0.1:8787; by default there are none")
+    scheduler_p.set_defaults(handler=cmd_scheduler)
+
+    certs_p = command("cluster-certs", "make the Dask cluster's CA and a certificate for each machine "
+                                       "(never overwrites; prints what to copy where)")
+    certs_p.add_argument("names", nargs="*", metavar="MACHINE",
+                         help="a worker's machine to make a certificate for, e.g. pc-study")
+    certs_p.add_argument("--dir", type=Path, default=Path("cluster-tls"),
+                         help="the folder for the certificates (default: ./cluster-tls)")
+    certs_p.add_argument("--address", help="the scheduler's address as the workers reach it, for the "
+                                           "instructions (default: config executor.address when it is "
+                                           "tls://, else tls://THIS-HOST:8786)")
+    certs_p.set_defaults(handler=cmd_cluster_certs)
 
     status_p = command("status", "show jobs from the outbox status files")
     status_p.add_argument("job_id", nargs="?")
@@ -423,15 +444,49 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise InvalidSetting("--nworkers must be from 1 to 256")
     config = _config(args, threads_per_worker=args.threads, **{"executor.address": args.address})
     try:
-        from .dask_worker import default_worker_count, serve, worker_engine
+        from .dask_security import address_towards, cluster_security, listen_on, warn_if_unencrypted
+        from .dask_worker import Membership, default_worker_count, serve, worker_engine
     except ImportError as error:
         raise StartupError(f"the worker needs Dask ({error.name} is not installed): "
                            "pip install 'kokoro-inbox[dask]'") from None
-    if config.executor_address is None:
-        raise InvalidSetting("which scheduler? give its address (kokoro-inbox worker tcp://nas:8786) "
-                             "or set executor.address in the config")
+    address = _cluster_address(config, "kokoro-inbox worker tls://nas:8786")
+    warn_if_unencrypted(address)
+    listen = listen_on(config.executor_interface) or {"host": address_towards(address)}
+    cluster = Membership(address, cluster_security(config), listen)
     engine = worker_engine(config, args.engine)
-    return serve(config.executor_address, args.nworkers or default_worker_count(config, engine), engine)
+    return serve(cluster, args.nworkers or default_worker_count(config, engine), engine)
+
+
+def _cluster_address(config: Config, example: str) -> str:
+    if config.executor_address is None:
+        raise InvalidSetting(f"which scheduler? give its address ({example}) or set executor.address "
+                             "in the config")
+    return config.executor_address
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """The Dask scheduler, with the cluster's TLS, listening at its own address only."""
+    config = _config(args, **{"executor.address": args.address})
+    try:
+        from .dask_scheduler import serve_scheduler
+    except ImportError as error:
+        raise StartupError(f"the scheduler needs Dask ({error.name} is not installed): "
+                           "pip install 'kokoro-inbox[dask]'") from None
+    _cluster_address(config, "kokoro-inbox scheduler tls://nas.local:8786")
+    return serve_scheduler(config, args.dashboard)
+
+
+def cmd_cluster_certs(args: argparse.Namespace) -> int:
+    try:
+        from .cluster_certs import instructions, make_cluster_certs
+    except ImportError as error:
+        raise StartupError(f"making certificates needs {error.name}: pip install 'kokoro-inbox[dask]'") from None
+    address = args.address or _config(args).executor_address or ""
+    if not address.startswith("tls://"):
+        address = f"tls://{socket.gethostname()}:8786"
+    members = make_cluster_certs(args.dir.absolute(), args.names)
+    print(instructions(members, address))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

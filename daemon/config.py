@@ -95,11 +95,43 @@ def _scheduler_address(key: str, value: Any) -> str | None:
     match = re.fullmatch(r"(tcp|tls)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?", text)
     if not match or (match[3] and not 0 < int(match[3]) < 65536):
         raise ConfigError(f"{key}: {value!r} is not a Dask scheduler address; the form is "
-                          "tcp://host:8786, or null for the local worker processes")
+                          "tls://host:8786 (or tcp:// unencrypted), or null for the local worker processes")
     return text if match[3] else f"{text}:8786"
 
 
 _scheduler_address.text = True  # type: ignore[attr-defined]  # an environment value is taken as it is
+
+TLS_FILES = ("ca", "cert", "key")
+
+
+def _tls_files(key: str, value: Any) -> tuple[str, str, str] | None:
+    """executor.tls: this machine's certificate for the cluster, its key and the cluster's CA,
+    all three or none (the files are read when a command joins the cluster)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: must be a section of ca, cert and key (files from "
+                          "'kokoro-inbox cluster-certs'), e.g. {ca: ca.pem, cert: pc1.pem, key: pc1-key.pem}")
+    for unknown in set(value) - set(TLS_FILES):
+        raise ConfigError(f"{key}.{unknown}: unknown key; allowed in {key}: {', '.join(TLS_FILES)}")
+    files = {name: _text(optional=True)(f"{key}.{name}", value.get(name)) for name in TLS_FILES}
+    missing = [name for name, path in files.items() if path is None]
+    if len(missing) == len(TLS_FILES):
+        return None
+    if missing:
+        raise ConfigError(f"{key}: {', '.join(missing)} missing; give ca, cert and key together")
+    return files["ca"], files["cert"], files["key"]
+
+
+def _check_executor(address: str | None, tls: TlsFiles | None) -> None:
+    """tls:// needs the certificates; certificates with a tcp:// address are a slip that would
+    leave the cluster unencrypted."""
+    if address and address.startswith("tls://") and tls is None:
+        raise ConfigError(f"executor.address: {address} needs executor.tls (ca, cert and key: this "
+                          "machine's certificate from 'kokoro-inbox cluster-certs')")
+    if address and address.startswith("tcp://") and tls is not None:
+        raise ConfigError(f"executor.address: {address} is unencrypted, but executor.tls gives "
+                          f"certificates; write tls://{address[len('tcp://'):]}")
 
 
 def _public_url(key: str, value: Any) -> str | None:
@@ -174,6 +206,8 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     },
     "executor": {
         "address": (None, _scheduler_address),
+        "tls": ({name: None for name in TLS_FILES}, _tls_files),
+        "interface": (None, _text(optional=True)),  # an address or a network interface (eth0)
     },
     "watch": {
         "mode": ("auto", _choice("auto", "native", "polling")),
@@ -260,6 +294,15 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """This machine's certificate for the Dask cluster, its private key, and the cluster's CA."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
 class Config:
     paths: Paths
     models_dir: Path
@@ -293,6 +336,8 @@ class Config:
     api_body_window: float = 10.0
     api_body_min_rate: float = 500.0
     executor_address: str | None = None  # a Dask scheduler; None: the local worker processes
+    executor_tls: TlsFiles | None = None  # for a tls:// scheduler
+    executor_interface: str | None = None  # where this machine's Dask processes listen; None: see dask_security
     workers_auto: bool = False  # `workers: auto`, so a GPU may choose one worker instead
     api_public_url: str | None = None  # links in notifications and the feed (behind a reverse proxy)
     notify_urls: tuple[str, ...] = ()  # Apprise URLs (daemon/notify.py)
@@ -377,12 +422,18 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
             dotted = _dotted(section, key)
             values[dotted] = check(dotted, values[dotted])
 
+    def folder_of(text: str) -> Path:
+        return (base / os.path.expanduser(text)).resolve()
+
     def folder(key: str) -> Path:
-        return (base / os.path.expanduser(values[key])).resolve()
+        return folder_of(values[key])
 
     paths = Paths(*(folder(f"paths.{n}") for n in ("inbox", "outbox", "archive", "failed", "processing")))
     _check_folders(paths)
     workers = values["workers"]
+    tls_files = values["executor.tls"]
+    tls = TlsFiles(*(folder_of(p) for p in tls_files)) if tls_files else None
+    _check_executor(values["executor.address"], tls)
     config = Config(
         paths=paths, models_variant=values["models.variant"],
         models_dir=folder("models.dir") if values["models.dir"] else
@@ -396,7 +447,8 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         retention=Retention(*(values[f"retention.{k}"] for k in ("outputs_days", "archive_days",
                                                                  "failed_days", "status_days"))),
         workers=(os.cpu_count() or 1) if workers == "auto" else workers, workers_auto=workers == "auto",
-        executor_address=values["executor.address"],
+        executor_address=values["executor.address"], executor_tls=tls,
+        executor_interface=values["executor.interface"],
         threads_per_worker=values["threads_per_worker"],
         default_voice=values["defaults.voice"], default_speed=float(values["defaults.speed"]),
         default_lang=values["defaults.lang"], default_bitrate=values["defaults.bitrate"],

@@ -17,6 +17,9 @@ restarts it when it dies, one segment at a time per worker process:
   it was reading, so the daemon can blame that one segment.
 - Workers leave when the scheduler goes away (``distributed`` has no worker
   reconnection); ``serve`` starts them again and they wait until it is back.
+- Workers and nannies show the cluster's certificate (``executor.tls``), listen
+  on one address (``executor.interface``, else the one that reaches the
+  scheduler) and serve no HTTP pages: dask_security.py.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import dask
-from distributed import Nanny, WorkerPlugin, get_worker
+from distributed import Nanny, Security, Worker, WorkerPlugin, get_worker
 from distributed.core import Status
 
 from . import models
 from .config import Config
+from .dask_security import WithoutHttpPages
 from .engine import CUDA, EngineKind, EngineSettings, SegmentAudio, SegmentTask, load_engine, \
     resolve_provider, synthesize_segment
 from .errors import ModelMismatch, ModelMissing, SynthesisFailed
@@ -178,12 +182,16 @@ def read_segment(task: SegmentTask, wanted: ModelIdentity, marker: str) -> tuple
                               "workers with 'kokoro-inbox worker', not 'dask worker'")
     why = refusal(reader.identity, wanted, reader.worker_name)
     if why:
-        raise ModelMismatch(why)
+        raise ModelMismatch(why, worker=worker.address)
     with reader.reading(marker):
         return synthesize_segment(reader.engine, task), reader.worker_name
 
 
 # --------------------------------------------------------------------------- the nanny
+
+class QuietWorker(WithoutHttpPages, Worker):
+    """A Dask worker with no HTTP server (its metrics and state pages are not needed here)."""
+
 
 class ReportingNanny(Nanny):
     """A Nanny that, when its worker process dies, says what it was reading and why it died."""
@@ -230,25 +238,37 @@ class ReportingNanny(Nanny):
 
 # --------------------------------------------------------------------------- the command
 
-def serve(address: str, count: int, engine: EngineSettings) -> int:
-    """Run ``count`` worker processes for the scheduler at ``address`` until SIGTERM or Ctrl-C."""
+@dataclass(frozen=True)
+class Membership:
+    """How this machine's workers join: the scheduler, their TLS (None: unencrypted), and
+    where they listen (Nanny keywords: host or interface)."""
+
+    address: str
+    security: Security | None
+    listen: dict[str, str]
+
+
+def serve(cluster: Membership, count: int, engine: EngineSettings) -> int:
+    """Run ``count`` worker processes for the cluster until SIGTERM or Ctrl-C."""
     # Dask's statistical profiler samples each worker's stack every 10 ms for a dashboard that
     # nobody looks at here; the cores are the model's.  The nannies pass this on to the workers.
-    dask.config.set({"distributed.worker.profile.enabled": False})
+    dask.config.set({"distributed.worker.profile.enabled": False,
+                     "distributed.worker.http.routes": []})  # no HTTP server either: dask_security.py
     identity = model_identity(engine)
-    log.info("%d worker process(es) for %s, reading with %s%s", count, address, engine.kind,
-             f" on {engine.provider}" if engine.kind is EngineKind.KOKORO else "")
-    return asyncio.run(_serve(address, count, engine, identity))
+    log.info("%d worker process(es) for %s, reading with %s%s, listening on %s", count, cluster.address,
+             engine.kind, f" on {engine.provider}" if engine.kind is EngineKind.KOKORO else "",
+             next(iter(cluster.listen.values())))
+    return asyncio.run(_serve(cluster, count, engine, identity))
 
 
-async def _serve(address: str, count: int, engine: EngineSettings, identity: ModelIdentity) -> int:
+async def _serve(cluster: Membership, count: int, engine: EngineSettings, identity: ModelIdentity) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     base = Path(tempfile.mkdtemp(prefix="kokoro-inbox-worker-"))
     try:
-        results = await asyncio.gather(*(_keep_worker(slot, address, engine, identity, base, stop)
+        results = await asyncio.gather(*(_keep_worker(slot, cluster, engine, identity, base, stop)
                                          for slot in range(count)), return_exceptions=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -258,7 +278,7 @@ async def _serve(address: str, count: int, engine: EngineSettings, identity: Mod
     return 0
 
 
-async def _keep_worker(slot: int, address: str, engine: EngineSettings, identity: ModelIdentity,
+async def _keep_worker(slot: int, cluster: Membership, engine: EngineSettings, identity: ModelIdentity,
                        base: Path, stop: asyncio.Event) -> None:
     """One worker process, started again whenever it leaves, until told to stop."""
     reading_dir = base / f"worker-{slot}"
@@ -267,34 +287,45 @@ async def _keep_worker(slot: int, address: str, engine: EngineSettings, identity
     failures = 0
     while not stop.is_set():
         nanny = ReportingNanny(
-            address, nthreads=1, name=name, reading_dir=reading_dir,
+            cluster.address, nthreads=1, name=name, reading_dir=reading_dir,
             memory_limit=0,  # a worker holds no data, only the model: dask's memory limits would pause it
             plugins={ReaderPlugin(engine, identity, str(reading_dir))},
+            security=cluster.security, worker_class=QuietWorker, **cluster.listen,
         )
-        started = await _unless_stopped(nanny.start(), stop)  # waits for the scheduler if need be
+        started = await unless_stopped(nanny.start(), stop)  # waits for the scheduler if need be
         if started is None:
             await nanny.close(reason="kokoro-inbox-worker-stopped")
             return
         if started.exception() is not None:
             failures += 1
             await nanny.close(reason="kokoro-inbox-worker-start-failed")
+            why = _start_failure(started.exception(), cluster)
             if failures >= START_FAILURES_TO_GIVE_UP:
-                raise SynthesisFailed(f"worker {name} could not start {failures} times: "
-                                      f"{started.exception()}")
-            log.error("worker %s could not start (%s); trying again", name, started.exception())
-            await _unless_stopped(asyncio.sleep(2.0 ** failures), stop)
+                raise SynthesisFailed(f"worker {name} could not start {failures} times: {why}")
+            log.error("worker %s could not start (%s); trying again", name, why)
+            await unless_stopped(asyncio.sleep(2.0 ** failures), stop)
             continue
         failures = 0
-        log.info("worker %s joined %s", name, address)
-        if await _unless_stopped(nanny.finished(), stop) is None:
+        log.info("worker %s joined %s", name, cluster.address)
+        if await unless_stopped(nanny.finished(), stop) is None:
             await nanny.close(reason="kokoro-inbox-worker-stopped")
             return
         log.warning("worker %s left %s (the scheduler went away?); joining again when it is back",
-                    name, address)
-        await _unless_stopped(asyncio.sleep(1.0), stop)
+                    name, cluster.address)
+        await unless_stopped(asyncio.sleep(1.0), stop)
 
 
-async def _unless_stopped(awaitable: Any, stop: asyncio.Event) -> asyncio.Future | None:
+def _start_failure(error: BaseException, cluster: Membership) -> str:
+    """Why a nanny did not start: distributed says only "failed to start"; the cause (a refused
+    certificate, a port in use) is what a person can act on."""
+    cause = error.__cause__ or error
+    why = f"{type(cause).__name__}: {cause}"
+    if cluster.security is not None and "SSL" in why:
+        why += "; is executor.tls a certificate of the cluster's CA (made by 'kokoro-inbox cluster-certs')?"
+    return why
+
+
+async def unless_stopped(awaitable: Any, stop: asyncio.Event) -> asyncio.Future | None:
     """``awaitable`` run to its end (as a done future), or None if the stop signal came first."""
     work = asyncio.ensure_future(awaitable)
     stopping = asyncio.ensure_future(stop.wait())

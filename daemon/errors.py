@@ -91,9 +91,17 @@ class SynthesisFailed(InboxError):
 
 class ModelMismatch(InboxError):
     """A worker on another machine holds other model files than the daemon: it refuses the
-    segment rather than read it in another voice."""
+    segment rather than read it in another voice.  ``worker`` is its Dask address, so the
+    daemon can send that segment, and the rest of its books, to other workers."""
 
     code = "model_mismatch"
+
+    def __init__(self, message: str, worker: str = "") -> None:
+        super().__init__(message)
+        self.worker = worker
+
+    def __reduce__(self):
+        return (self.__class__, (self.message, self.worker))
 
 
 class OutputError(InboxError):

@@ -1,13 +1,15 @@
-"""One book across a Dask cluster: a real ``dask scheduler`` and real ``kokoro-inbox worker``
+"""One book across a Dask cluster: a real ``kokoro-inbox scheduler`` and real ``kokoro-inbox worker``
 processes on loopback, the stand-in engines unless the model is the point."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -17,13 +19,18 @@ from typing import Callable
 import pytest
 import requests
 import soundfile
+import yaml
 
 pytest.importorskip("distributed", reason="the [dask] extra is not installed")
 psutil = pytest.importorskip("psutil")
 
+from daemon.cluster_certs import make_cluster_certs  # noqa: E402
 from daemon.config import load_config  # noqa: E402
 from daemon.dask_worker import FileId, ModelIdentity, refusal  # noqa: E402
 from daemon.errors import ConfigError  # noqa: E402
+
+from distributed import Client, Security  # noqa: E402
+from distributed.core import rpc  # noqa: E402
 
 from .daemon_helpers import ROOT, Daemon, free_port  # noqa: E402
 from .epubs import simple_book  # noqa: E402
@@ -65,19 +72,26 @@ def _stop(process: subprocess.Popen | None) -> None:
     process.wait(5)
 
 
-class SchedulerProcess:
-    """``dask scheduler`` on a loopback port, which can be stopped and started again."""
+def _tls_config(path: Path, certs: Path, name: str, **extra: object) -> Path:
+    """A config file with executor.tls: the certificate ``name`` of the cluster in ``certs``."""
+    tls = {"ca": str(certs / "ca.pem"), "cert": str(certs / f"{name}.pem"), "key": str(certs / f"{name}-key.pem")}
+    path.write_text(yaml.safe_dump({"executor": {"tls": tls}, **extra}))
+    return path
 
-    def __init__(self, base: Path) -> None:
+
+class SchedulerProcess:
+    """``kokoro-inbox scheduler`` on a loopback port, which can be stopped and started again."""
+
+    def __init__(self, base: Path, protocol: str = "tcp", config: Path | None = None) -> None:
         self.port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.address = f"{protocol}://127.0.0.1:{self.port}"
+        self.config = ["--config", str(config)] if config else []
         self.log = base / "scheduler.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "SchedulerProcess":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-dashboard"],
+            [sys.executable, "-m", "daemon", "scheduler", self.address, *self.config],
             env=_env(), stdout=open(self.log, "a"), stderr=subprocess.STDOUT, start_new_session=True)
         _wait(self._listening, 30, "the scheduler to listen", self.log)
         return self
@@ -93,11 +107,16 @@ class SchedulerProcess:
 class WorkerCommand:
     """``kokoro-inbox worker ADDRESS --nworkers N`` as a process."""
 
-    def __init__(self, base: Path, address: str, count: int, engine: str, models: Path | None = None) -> None:
+    def __init__(self, base: Path, address: str, count: int, engine: str, models: Path | None = None,
+                 certs: Path | None = None) -> None:
         self.base = base
         base.mkdir(parents=True, exist_ok=True)
         self.config = base / "worker.yaml"
-        self.config.write_text(f"models:\n  dir: {models or ROOT / 'models'}\n")
+        folder = {"models": {"dir": str(models or ROOT / "models")}}
+        if certs:
+            _tls_config(self.config, certs, "pc-study", **folder)
+        else:
+            self.config.write_text(yaml.safe_dump(folder))
         self.command = [sys.executable, "-m", "daemon", "worker", address, "--nworkers", str(count),
                         "--engine", engine, "--config", str(self.config)]
         self.count = count
@@ -112,7 +131,7 @@ class WorkerCommand:
         return self
 
     def joined(self) -> int:
-        return self.log.read_text().count(" joined tcp://") if self.log.exists() else 0
+        return self.log.read_text().count(" joined ") if self.log.exists() else 0
 
     def wait_joined(self, count: int, timeout: float = 90) -> None:
         _wait(lambda: self.joined() >= count, timeout, f"{count} workers to join", self.log)
@@ -151,11 +170,15 @@ def _book(path: Path, paragraphs: list[str] = PARAGRAPHS[:24]) -> Path:
 
 
 def _convert(tmp_path: Path, book: Path, output: Path, *options: str,
-             models: Path | None = None) -> subprocess.Popen:
+             models: Path | None = None, certs: Path | None = None) -> subprocess.Popen:
     config = tmp_path / "configs" / f"{output.stem}.yaml"  # not beside the book: that is its sidecar
     config.parent.mkdir(exist_ok=True)
-    config.write_text(f"models:\n  dir: {models or ROOT / 'models'}\nworkers: 2\n"
-                      f"paths:\n  processing: {tmp_path / f'processing-{output.stem}'}\n")
+    settings = {"models": {"dir": str(models or ROOT / "models")}, "workers": 2,
+                "paths": {"processing": str(tmp_path / f"processing-{output.stem}")}}
+    if certs:
+        _tls_config(config, certs, "scheduler", **settings)
+    else:
+        config.write_text(yaml.safe_dump(settings))
     log = open(tmp_path / f"{output.stem}.log", "w")
     return subprocess.Popen([sys.executable, "-m", "daemon", "convert", "--config", str(config), "--quiet",
                              "-o", str(output), *options, str(book)],
@@ -197,7 +220,8 @@ def test_the_tiny_book_through_dask_workers_with_the_real_model(tmp_path, cluste
     assert "segments read per worker" in log
 
 
-def test_a_worker_with_another_model_file_refuses_its_segments(tmp_path, cluster, real_models):
+def test_a_worker_with_another_model_file_refuses_its_segments_and_the_book_waits(tmp_path, cluster,
+                                                                                  real_models):
     """Not a corrupt file (that one would not load): a loadable model with one weight changed."""
     scheduler, workers = cluster
     other = tmp_path / "other-models"
@@ -216,13 +240,105 @@ def test_a_worker_with_another_model_file_refuses_its_segments(tmp_path, cluster
     book = simple_book(tmp_path / "b.epub", [("One", ["Hello there."])])
     output = tmp_path / "refused.mp3"
     process = _convert(tmp_path, book, output, "--executor", scheduler.address, models=real_models)
-    process.wait(120)
-    text = (tmp_path / "refused.log").read_text()
-    assert process.returncode == 1, text[-2000:]
+    log = tmp_path / "refused.log"
+    waiting = f"no Dask worker at {scheduler.address} can read for this daemon, so books wait"
+    try:
+        _wait(lambda: waiting in log.read_text() or process.poll() is not None, 120, "the book to wait", log)
+        assert process.poll() is None, "waits for a worker that can read, rather than fail"
+    finally:
+        process.kill()
+        process.wait(10)
+    text = log.read_text()
     assert "would read in another voice than the daemon" in text
     assert "its kokoro-v1.0.int8.onnx (92,361,271 bytes" in text and "not a known release" in text
     assert "Copy the daemon's model files" in text
     assert not output.exists()
+
+
+def test_a_worker_with_other_files_is_kept_out_and_the_book_waits_for_a_good_one(tmp_path, cluster):
+    """A worker that would read in another voice (here another engine, as one with other model
+    files would) refuses a segment, is named once and gets no more: alone, the book waits; a good
+    worker that joins reads it all, even after it is killed and comes back at a new address."""
+    scheduler, workers = cluster
+    workers(1, engine="tone")
+    book = _book(tmp_path / "book.epub", PARAGRAPHS[:16])
+    output = tmp_path / "kept-out.mp3"
+    process = _convert(tmp_path, book, output, "--engine", "tone-slow", "--executor", scheduler.address)
+    log = tmp_path / "kept-out.log"
+    waiting = f"no Dask worker at {scheduler.address} can read for this daemon, so books wait"
+    _wait(lambda: waiting in log.read_text() or process.poll() is not None, 60, "the book to wait", log)
+    assert process.poll() is None, log.read_text()[-2000:]
+    good = workers(1)
+    _wait(lambda: _checkpoints(tmp_path, output), 60, "the good worker's first segment", log)
+    os.kill(good.reader_pids()[0], signal.SIGKILL)  # what was restricted to its old address is stranded
+    text = _finish(process, tmp_path, output)
+    assert re.search(r"a worker process died \(signal 9, SIGKILL\) while reading segment \d+ .*; retrying it "
+                     r"\(1 of 3\)", text), "the segment it was reading is blamed, whatever was restricted"
+    refused = "reads with the tone engine but the daemon asks for tone-slow"
+    assert text.count(refused) == 2 and "Until then it gets no segments from this daemon" in text, \
+        "named once in a warning, once in the reason for waiting"
+    [readers] = re.findall(r"segments read per worker: (.*)", text)
+    assert len(readers.split(", ")) == 1, readers
+    chars = int(re.search(r"([\d,]+) characters, voice", text)[1].replace(",", ""))
+    assert soundfile.info(str(output)).duration >= chars / 15, "no segment missing (tone: 1/15 s a character)"
+
+
+# --------------------------------------------------------------------------- who may join
+
+def test_a_tls_cluster_reads_a_book_and_refuses_whoever_has_no_certificate_of_its_ca(tmp_path):
+    certs = tmp_path / "certs"
+    make_cluster_certs(certs, ["pc-study"])  # as `kokoro-inbox cluster-certs pc-study` (test_cluster_tls.py)
+    scheduler = SchedulerProcess(tmp_path, "tls", _tls_config(tmp_path / "scheduler.yaml", certs, "scheduler"))
+    worker = WorkerCommand(tmp_path / "workers", scheduler.address, 1, "tone", certs=certs)
+    try:
+        scheduler.start()
+        worker.start()
+        book = _book(tmp_path / "book.epub", PARAGRAPHS[:6])
+        output = tmp_path / "tls.mp3"
+        _finish(_convert(tmp_path, book, output, "--engine", "tone", "--executor", scheduler.address,
+                         certs=certs), tmp_path, output)
+        assert soundfile.info(str(output)).duration > 10
+
+        ports = _listening(scheduler.process) + _listening(worker.process)
+        assert {host for host, _ in ports} == {"127.0.0.1"}, f"loopback only, not 0.0.0.0: {ports}"
+        assert [port for _, port in _listening(scheduler.process)] == [scheduler.port], "no HTTP server"
+        assert len(ports) == 3, f"the scheduler, the nanny, the worker; no HTTP pages: {ports}"
+        for _, port in ports:  # a stranger with no certificate is refused; the same call with one is answered
+            with pytest.raises(OSError, match="before comm was established"):
+                _identity(port, certs, None)
+            assert _identity(port, certs, "scheduler")["type"] in ("QuietScheduler", "ReportingNanny", "QuietWorker")
+        stranger = make_cluster_certs(tmp_path / "strangers", ["intruder"])[-1]
+        with pytest.raises(OSError, match="UNKNOWN_CA|EOF occurred"):  # a certificate, but of another CA
+            Client(scheduler.address, timeout=5, set_as_default=False, security=Security(
+                require_encryption=True, tls_ca_file=str(certs / "ca.pem"),
+                tls_client_cert=str(stranger.cert), tls_client_key=str(stranger.key)))
+        with pytest.raises(OSError):  # no TLS at all
+            Client(f"tcp://127.0.0.1:{scheduler.port}", timeout=5, set_as_default=False)
+        assert "TLS handshake failed" in scheduler.log.read_text()
+    finally:
+        worker.stop()
+        scheduler.stop()
+
+
+def _listening(process: subprocess.Popen | None) -> list[tuple[str, int]]:
+    """The (address, port) of every listening TCP socket of ``process`` and its children."""
+    assert process is not None
+    parent = psutil.Process(process.pid)
+    return sorted((c.laddr.ip, c.laddr.port) for p in [parent, *parent.children(recursive=True)]
+                  for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN)
+
+
+def _identity(port: int, certs: Path, name: str | None) -> dict:
+    """Ask the Dask process on ``port`` who it is, over TLS with the certificate ``name`` or none."""
+    context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    context.check_hostname = False  # the cluster's certificates name machines, not 127.0.0.1
+    if name:
+        context.load_cert_chain(certs / f"{name}.pem", certs / f"{name}-key.pem")
+
+    async def ask() -> dict:
+        async with rpc(f"tls://127.0.0.1:{port}", connection_args={"ssl_context": context}, timeout=5) as remote:
+            return await remote.identity()
+    return asyncio.run(ask())
 
 
 # --------------------------------------------------------------------------- faults and elasticity
