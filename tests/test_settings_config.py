@@ -159,3 +159,21 @@ def test_values_in_messages_are_cut_short():
     with pytest.raises(InvalidSetting) as caught:
         BookSettings().merged({"speed": ["x" * 10_000] * 1000})
     assert len(caught.value.message) < 300
+
+
+def test_config_example_documents_every_key_with_its_default():
+    """config.example.yaml is the user's reference: every key, with the value it has unset."""
+    import yaml
+
+    from daemon.config import SCHEMA, load_config
+
+    example = Path(__file__).resolve().parents[1] / "config.example.yaml"
+    data = yaml.safe_load(example.read_text())
+    for section, keys in SCHEMA.items():
+        for key, (default, _) in keys.items():
+            where = data.get(section) if section else data
+            assert isinstance(where, dict) and key in where, f"{section}.{key} is not in {example.name}"
+            if section not in ("paths", "models"):  # paths and the models folder are examples
+                assert where[key] == default or list(where[key] or []) == list(default or []), \
+                    f"{section}.{key}: {where[key]!r} in the example, {default!r} in fact"
+    load_config(example, environ={})
