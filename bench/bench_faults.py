@@ -13,6 +13,15 @@ uploads and 16 clients dripping one header byte every few seconds, an upload
 flood beyond the queue, and a kill -9 with a restart.  Then it checks, and
 prints, that every case was handled, the daemon stayed up, no book was lost or
 converted twice, and the daemon's memory stayed bounded.
+
+Then what a network share and a hostile book do (issue 13), against a second
+daemon with ``after_success: delete``: a book replaced while it converts, a
+new version still being copied when the old one ends, copies that pause or
+start empty, an injected EIO, an archive that refuses the move across a
+restart, a name that is not UTF-8, a lone surrogate in a sidecar, a book over
+its reading budget, "Hello" and 200,000 dots while /health is polled, a late
+sidecar and macOS ``._`` files, a full disk, the retention policy, and a
+failed copy that goes on growing.  ``--only-nas`` runs that part alone.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from daemon.status import Job  # noqa: E402
+from daemon.status import Job, JobStatus  # noqa: E402
 from tests.daemon_helpers import Daemon, free_port  # noqa: E402
 from tests.epubs import simple_book  # noqa: E402
 
@@ -50,6 +59,7 @@ def check(case: str, ok: bool, detail: str = "") -> None:
 
 
 def book(path: Path, title: str, paragraphs: list[str] = TEXT) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     return simple_book(path, [("One", paragraphs[:4]), ("Two", paragraphs[4:])], title=title)
 
 
@@ -202,17 +212,234 @@ def folder_named_upload(d: Daemon, work: Path) -> None:
           answer.status_code == 202 and not (d.inbox / "folder.yaml").exists())
 
 
+# --------------------------------------------------------------------------- the share (issue 13)
+
+def processing(outbox: Path) -> bool:
+    return any(s["status"] == "processing" for s in statuses(outbox))
+
+
+def replaced_while_converting(d: Daemon, work: Path) -> None:
+    first = book(work / "v1" / "Edition.epub", "First Edition", TEXT * 6)
+    second = book(work / "v2" / "Edition.epub", "Second Edition")
+    shutil.copyfile(first, d.inbox / "Edition.epub")
+    wait(lambda: processing(d.outbox), 60)
+    shutil.copyfile(second, d.inbox / "Edition.epub")  # copied over it in place, as Samba does
+    done = wait(lambda: {s.get("title"): s["status"] for s in statuses(d.outbox)}.get("Second Edition")
+                == "completed", 240)
+    check("a book replaced while it converts (after_success: delete): the new version is converted, "
+          "never deleted unconverted", done and "was replaced by another file" in d.log.read_text())
+
+
+def slow_copy_over_a_converting_book(d: Daemon, work: Path) -> None:
+    shutil.copyfile(book(work / "slow-1.epub", "Slow First", TEXT * 6), d.inbox / "Slow.epub")
+    data = book(work / "v2" / "Slow.epub", "Slow Second").read_bytes()
+    wait(lambda: by_source(d.outbox).get("Slow.epub", {}).get("status") == "processing", 60)
+    kept = True
+    with open(d.inbox / "Slow.epub", "wb") as out:
+        out.write(data[:512])
+        out.flush()
+        wait(lambda: {s.get("title"): s["status"] for s in statuses(d.outbox)}.get("Slow First") == "completed", 120)
+        time.sleep(1)
+        kept = (d.inbox / "Slow.epub").exists()
+        out.write(data[512:])
+    done = wait(lambda: {s.get("title"): s["status"] for s in statuses(d.outbox)}.get("Slow Second")
+                == "completed", 120)
+    check("a new version still being copied when the old one's job ends stays, then is converted", kept and done)
+
+
+def paused_copies(d: Daemon, work: Path) -> None:
+    paused = book(work / "paused.epub", "Paused").read_bytes()
+    empty = book(work / "empty.epub", "Empty First").read_bytes()
+    (d.inbox / "Paused.epub").write_bytes(paused[: len(paused) // 3])
+    (d.inbox / "Empty First.epub").write_bytes(b"")
+    time.sleep(20)  # a network stall of 20 s: more than three settle times
+    with open(d.inbox / "Paused.epub", "ab") as out:
+        out.write(paused[len(paused) // 3:])
+    (d.inbox / "Empty First.epub").write_bytes(empty)
+    done = wait(lambda: all(by_source(d.outbox).get(n, {}).get("status") == "completed"
+                            for n in ("Paused.epub", "Empty First.epub")), 120)
+    check("a copy paused for 20 s and a file created empty and filled later are converted, not failed",
+          done and not (d.base / "failed" / "Paused.epub").exists())
+
+
+def io_error(d: Daemon, work: Path) -> None:
+    shutil.copyfile(book(work / "flaky.epub", "Flaky"), d.inbox / "Flaky.epub")
+    done = wait(lambda: by_source(d.outbox).get("Flaky.epub", {}).get("status") == "completed", 120)
+    check("an EIO from the share during intake is tried again, with a log line, and the book converted",
+          done and "Flaky.epub: cannot look at it now: Input/output error" in d.log.read_text())
+
+
+def odd_names(d: Daemon, work: Path) -> None:
+    shutil.copyfile(book(work / "cafe.epub", "Cafe"), os.fsencode(d.inbox) + b"/Caf\xe9.epub")
+    shutil.copyfile(book(work / "odd.epub", "Odd"), d.inbox / "Odd.epub")
+    (d.inbox / "Odd.yaml").write_text('title: "Na\\udce9ve"\n')
+    done = wait(lambda: all(by_source(d.outbox).get(n, {}).get("status") == "completed"
+                            for n in ("Caf\ufffd.epub", "Odd.epub")), 120)
+    check("a name that is not UTF-8 and a lone surrogate in a sidecar: a status each, converted",
+          done and by_source(d.outbox)["Caf\ufffd.epub"].get("source_bytes") == "Caf%E9.epub")
+
+
+def too_slow_to_read(d: Daemon, work: Path) -> None:
+    novel = [f"Chapter paragraph {n}: " + "It is a truth universally acknowledged, that a single man "
+             "in possession of a good fortune, must be in want of a wife. " * 8 for n in range(6000)]
+    simple_book(work / "Huge.epub", [(f"Part {n}", novel[n * 600:(n + 1) * 600]) for n in range(10)], title="Huge")
+    shutil.copyfile(work / "Huge.epub", d.inbox / "Huge.epub")
+    done = wait(lambda: by_source(d.outbox).get("Huge.epub", {}).get("status") == "failed", 120)
+    code = by_source(d.outbox).get("Huge.epub", {}).get("error_code")
+    check("a book slower to read than watch.read_seconds fails with a sentence", done and code == "too_slow_to_read")
+
+
+def dots_book(d: Daemon, work: Path) -> None:
+    simple_book(work / "Dots.epub", [("One", ["Hello" + "." * 200_000])], title="Dots")
+    shutil.copyfile(work / "Dots.epub", d.inbox / "Dots.epub")
+    latencies = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and by_source(d.outbox).get("Dots.epub", {}).get("status") \
+            not in ("completed", "failed"):
+        began = time.perf_counter()
+        try:
+            requests.get(f"{d.url}/health", timeout=10)
+            latencies.append(time.perf_counter() - began)
+        except requests.RequestException:
+            latencies.append(10.0)
+        time.sleep(0.2)
+    status = by_source(d.outbox).get("Dots.epub", {}).get("status")
+    worst = max(latencies, default=0) * 1000
+    check("'Hello' and 200,000 dots: read within its budget, /health answering meanwhile",
+          status in ("completed", "failed") and worst < 1000, f"{status}, /health worst {worst:.0f} ms")
+
+
+def late_sidecar(d: Daemon, work: Path) -> None:
+    shutil.copyfile(book(work / "late.epub", "Late", TEXT * 6), d.inbox / "Late.epub")
+    (d.inbox / "._Late.epub").write_bytes(b"\x00\x05\x16\x07 Finder")
+    wait(lambda: by_source(d.outbox).get("Late.epub", {}).get("status") == "processing", 60)
+    (d.inbox / "Late.yaml").write_text("voice: am_adam\n")
+    wait(lambda: by_source(d.outbox).get("Late.epub", {}).get("status") == "completed", 120)
+    time.sleep(1)
+    check("a late sidecar is told once and leaves with its book, as do ._ files",
+          d.log.read_text().count("arrived or changed after the book was taken") == 1
+          and not any((d.inbox / n).exists() for n in ("Late.epub", "Late.yaml", "._Late.epub")))
+
+
+def refused_removal_and_restart(d: Daemon, work: Path) -> None:
+    """A source the share will not let go of (here: an immutable folder) is removed later, and
+    is no second job after a restart."""
+    locked = d.inbox / "locked"
+    locked.mkdir()
+    shutil.copyfile(book(work / "stuck.epub", "Stuck"), locked / "Stuck.epub")
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
+        check("a source the share will not let go of (skipped: no chattr +i here)", True)
+        return
+    try:
+        wait(lambda: "Stuck.epub cannot leave the inbox yet" in d.log.read_text(), 120)
+        d.stop()
+        d.start()
+        wait(lambda: "locked/Stuck.epub is still in the inbox though its job ended" in d.log.read_text(), 60)
+        one = [s["source"] for s in statuses(d.outbox)].count("locked/Stuck.epub") == 1
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    gone = wait(lambda: not (locked / "Stuck.epub").exists(), 60)
+    check("a source that cannot be removed is tried again, and after a restart is no second job", one and gone)
+
+
+def full_disk(work: Path) -> None:
+    small = work / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(small)],
+                      capture_output=True).returncode:
+        check("a book waits for disk space (skipped: cannot mount a tmpfs here)", True)
+        return
+    d = Daemon(work / "disk", engine="tone", paths__outbox=str(small / "outbox"),
+               paths__processing=str(small / "processing")).start()
+    try:
+        shutil.copyfile(book(work / "big.epub", "Big"), d.inbox / "Big.epub")
+        status = small / "outbox" / "Big.json"
+        waited = wait(lambda: status.exists() and (json.loads(status.read_text()).get("waiting") or "")
+                      .startswith("waiting for disk space"), 60)
+        subprocess.run(["mount", "-o", "remount,size=1g", str(small)], check=True)
+        done = wait(lambda: json.loads(status.read_text())["status"] == "completed", 90)
+        check("a book waits for disk space (status says why), and starts when there is room", waited and done)
+    finally:
+        d.stop()
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def taken_back(work: Path) -> None:
+    d = Daemon(work / "patience", engine="tone", watch__patience_seconds=3, watch__settle_seconds=1).start()
+    try:
+        data = book(work / "growing.epub", "Growing").read_bytes()
+        (d.inbox / "Growing.epub").write_bytes(data[:100])
+        wait(lambda: (d.base / "failed" / "Growing.epub").exists(), 60)
+        with open(d.base / "failed" / "Growing.epub", "ab") as out:
+            out.write(data[100:])
+        done = wait(lambda: [s["status"] for s in statuses(d.outbox)] == ["completed"], 90)
+        check("a copy failed as incomplete that goes on growing in failed/ is taken back and converted", done)
+    finally:
+        d.stop()
+
+
+def retention(work: Path) -> None:
+    base = work / "retention"
+    outbox = base / "outbox"
+    outbox.mkdir(parents=True)
+    ended = (time.time() - 40 * 86400)
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ended))
+    old = Job(job_id=str(uuid.uuid4()), status=JobStatus.COMPLETED, source="Old.epub", source_sha256="",
+              settings={}, status_file="Old.json", job_key="old", output_file="Old.mp3", created_at=when,
+              finished_at=when)
+    (outbox / "Old.json").write_text(json.dumps(old.record()))
+    (outbox / "Old.mp3").write_bytes(b"audio")
+    (outbox / "Young.mp3").write_bytes(b"audio")
+    young = Job(job_id=str(uuid.uuid4()), status=JobStatus.COMPLETED, source="Young.epub", source_sha256="",
+                settings={}, status_file="Young.json", job_key="young", output_file="Young.mp3",
+                finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    (outbox / "Young.json").write_text(json.dumps(young.record()))
+    d = Daemon(base, engine="tone", retention={"outputs_days": 30}).start()
+    try:
+        done = wait(lambda: not (outbox / "Old.mp3").exists(), 30)
+        check("retention removes a 40-day-old audiobook and keeps a new one", done and (outbox / "Young.mp3").exists())
+    finally:
+        d.stop()
+
+
+def share(work: Path) -> None:
+    """Issue 13's share and text cases, each against a real daemon."""
+    eio = {"PYTHONPATH": f"{ROOT / 'tests' / 'share_faults'}{os.pathsep}{ROOT}", "KOKORO_TEST_EIO": "Flaky:1"}
+    d = Daemon(work / "nas", engine="tone-slow", env=eio, after_success="delete", workers=2,
+               api__enabled=True, api__port=free_port(),
+               watch__read_seconds=3, watch__patience_seconds=60, watch__settle_seconds=2).start()
+    try:
+        for case in (replaced_while_converting, slow_copy_over_a_converting_book, paused_copies, io_error,
+                     odd_names, too_slow_to_read, dots_book, late_sidecar, refused_removal_and_restart):
+            began = time.monotonic()
+            case(d, work)
+            print(f"     ({case.__name__}: {time.monotonic() - began:.0f} s)", flush=True)
+        memory = peak_rss_mb(d.process.pid)
+        check("the daemon is up after the share's cases", d.alive(), f"peak {memory:.0f} MB")
+    finally:
+        d.stop()
+    for case in (full_disk, taken_back, retention):
+        case(work)
+
+
 # --------------------------------------------------------------------------- the run
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--books", type=int, default=10)
+    parser.add_argument("--only-nas", action="store_true", help="only the share's and the text's cases")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kokoro-faults-"))
+    started = time.monotonic()
     try:
-        return run(work, args.books)
+        if not args.only_nas:
+            run(work / "hostile", args.books)
+        share(work / "share")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    failed = [case for case, ok, _ in results if not ok]
+    print(f"\n{len(results) - len(failed)} of {len(results)} cases handled in {time.monotonic() - started:.0f} s")
+    return 1 if failed else 0
 
 
 def run(work: Path, count: int) -> int:
@@ -280,10 +507,8 @@ def run(work: Path, count: int) -> int:
     memory = peak_rss_mb(d.process.pid)
     check("the daemon's memory stayed bounded (peak after the restart)", memory < 300, f"{memory:.0f} MB")
     d.stop()
-    failed = [case for case, ok, _ in results if not ok]
-    print(f"\n{len(results) - len(failed)} of {len(results)} cases handled in {time.monotonic() - started:.0f} s; "
-          f"{len(statuses(outbox))} status files")
-    return 1 if failed else 0
+    print(f"     (the hostile run: {time.monotonic() - started:.0f} s, {len(statuses(outbox))} status files)")
+    return 0
 
 
 if __name__ == "__main__":
