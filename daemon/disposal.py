@@ -82,6 +82,7 @@ class SourceDisposal:
         self.on_taken_back: Callable[[Job], None] = lambda job: None
         self._pending: list[_Pending] = []
         self._watched: list[_Watched] = []
+        self._redo: list[tuple[float, Job, str, bool]] = []  # (when, job, how, watch): look again
 
     # ------------------------------------------------------------------ endings
 
@@ -97,6 +98,9 @@ class SourceDisposal:
     def retry_due(self, now: float | None = None) -> None:
         """Moves that had to wait, and sources failed as incomplete that may be growing."""
         now = time.monotonic() if now is None else now
+        for redo in [r for r in self._redo if r[0] <= now]:
+            self._redo.remove(redo)
+            self._dispose(*redo[1:])
         for pending in [p for p in self._pending if p.next_at <= now]:
             self._pending.remove(pending)
             self._settle(pending, now)
@@ -109,22 +113,38 @@ class SourceDisposal:
     # ------------------------------------------------------------------ one source
 
     def _dispose(self, job: Job, how: str, watch: bool = False) -> None:
-        book = self._inbox_path(job, job.source)
-        if book is None or not os.path.lexists(book):
-            return
+        now = time.monotonic()
         try:
-            replaced = not self._is_the_book(job, book)
-        except OSError as error:  # a share's passing error: the move itself looks again later
-            log.debug("job %s: cannot compare %s now: %s", job.job_id, book, error)
-            replaced = False
-        if replaced:
+            entries = self._entries(job, how)
+        except OSError as error:  # the share cannot say now what is there: the whole job again later
+            if not (transient(error) or error.errno in WORTH_RETRYING):
+                log.error("job %s: cannot look at %s: %s", job.job_id, shown_name(job.source),
+                          error.strerror or error)
+                return
+            log.warning("job %s: cannot look at %s now (%s); trying again in %d s", job.job_id,
+                        shown_name(job.source), error.strerror or error, RETRY_SECONDS[1])
+            self._redo.append((now + RETRY_SECONDS[1], job, how, watch))
+            return
+        for entry in entries:
+            moved = self._settle(entry, now)
+            if moved is not None and entry.is_book and watch and how == "fail":
+                self._watch(job, moved, entry.path, now)
+
+    def _entries(self, job: Job, how: str) -> list[_Pending]:
+        """What leaves the inbox with this job: its book, if it is still the file taken, its
+        sidecar (unless it changed), and their macOS companions.  Raises OSError when the
+        share cannot say."""
+        book = self._inbox_path(job, job.source)
+        if book is None or not _present(book):
+            return []
+        if not self._is_the_book(job, book):
             log.info("job %s: %s was replaced by another file while the book was converted; the new "
                      "file stays in the inbox and is converted as a book of its own", job.job_id,
                      shown_name(job.source))
-            return
+            return []
         entries = [_Pending(job, book, how, job.source_identity, is_book=True)]
-        sidecar = self._inbox_path(job, job.sidecar) if job.sidecar else _sidecar_now(book)
-        if sidecar is not None and os.path.lexists(sidecar):
+        sidecar = self._inbox_path(job, job.sidecar) if job.sidecar else sidecar_of(book)
+        if sidecar is not None and _present(sidecar):
             wanted = job.sidecar_identity if job.sidecar else None  # a late one: whatever it is
             if wanted is None or FileIdentity.of(sidecar) == wanted:
                 entries.append(_Pending(job, sidecar, how, wanted, is_book=False))
@@ -133,13 +153,9 @@ class SourceDisposal:
                          job.job_id, shown_name(sidecar.name))
         for entry in list(entries):
             companion = entry.path.with_name(f"._{entry.path.name}")  # macOS metadata of that file
-            if os.path.lexists(companion):
+            if _present(companion):
                 entries.append(_Pending(job, companion, how, None, is_book=False))
-        now = time.monotonic()
-        for entry in entries:
-            moved = self._settle(entry, now)
-            if moved is not None and entry.is_book and watch and how == "fail":
-                self._watch(job, moved, entry.path, now)
+        return entries
 
     def _is_the_book(self, job: Job, book: Path) -> bool:
         """Whether ``book`` is still the file the job took: the same identity, or (a network
@@ -155,7 +171,7 @@ class SourceDisposal:
     def _settle(self, entry: _Pending, now: float) -> Path | None:
         """Move or delete one source now, or schedule another attempt; the target when moved."""
         try:
-            if not os.path.lexists(entry.path):
+            if not _present(entry.path):
                 return None
             if not self._unchanged(entry):
                 log.info("job %s: %s changed since it was taken; it stays in the inbox", entry.job.job_id,
@@ -263,11 +279,14 @@ class SourceDisposal:
             return None
 
 
-def _sidecar_now(book: Path) -> Path | None:
+def _present(path: Path) -> bool:
+    """Whether something is at ``path`` (a link counts); a share's I/O error is raised, not
+    taken for "nothing there" as ``os.path.lexists`` would."""
     try:
-        return sidecar_of(book)
-    except OSError:
-        return None
+        path.lstat()
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
 
 
 def _regular(path: Path) -> bool:

@@ -143,9 +143,11 @@ class Intake:
     def resume_request(self, job: Job, workers: int, segment_chars: int) -> ReadRequest:
         """A job left queued or processing, to be read again (raises InboxError when it cannot be)."""
         book = inside(self.inbox, job.source)
-        if not os.path.lexists(book):
+        try:
+            book.lstat()  # not os.path.lexists: a share's I/O error is not a book gone
+        except (FileNotFoundError, NotADirectoryError):
             raise InboxError(f"the source {shown_name(job.source)} disappeared from the inbox before it "
-                             "was converted")
+                             "was converted") from None
         check_entry(book, self.inbox)
         return ReadRequest(self.config, book, _upload_layer(job), workers, segment_chars)
 

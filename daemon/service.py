@@ -28,10 +28,10 @@ from .config import Config
 from .converter import ConversionResult
 from .disposal import SourceDisposal
 from .engine import EngineKind
-from .errors import Cancelled, InboxError, ModelMissing, StartupError
+from .errors import Cancelled, InboxError, ModelMissing, StartupError, TryLater
 from .executors import SegmentExecutor
 from .health import DaemonState, HealthReporter, Notifier
-from .files import ignore_lease_breaks, shown_name
+from .files import ignore_lease_breaks, shown_name, transient
 from .intake import Admitted, AlreadyKnown, Decision, Follower, Intake, Leftover, NewJob, Refused, Retry
 from .mailbox import DaemonLock, Mailbox
 from .notify import Notifications
@@ -63,6 +63,7 @@ class Service:
         self.intake = Intake(config, self.store, self.mailbox)
         self.reader = BookReader(config.read_seconds)
         self._reading: dict[tuple[str, str], Admitted | Job] = {}  # reader key -> what it reads for
+        self._resume_at: dict[str, tuple[float, Job]] = {}  # jobs to resume once a share answers again
         self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget,
                                        config.patience_seconds)
         self.disposal.on_moved = lambda job: self._write(job)
@@ -164,6 +165,7 @@ class Service:
         for outcome in self.reader.wait(0 if busy else TICK):
             _guarded(self._read, outcome)
         self.disposal.retry_due()
+        self._resume_due()
         _guarded(self.retention.run_if_due, None)
         self.health.report(self._state())
         if self.api is not None and not self.api.alive():
@@ -259,12 +261,32 @@ class Service:
         except InboxError as error:
             self._not_resumed(job, error)
             return
+        except OSError as error:
+            if not transient(error):
+                raise
+            self._resume_later(job, error.strerror or str(error))
+            return
         self._mark_taken(job)
         self._reading[("resume", job.job_id)] = job
         self.reader.submit(("resume", job.job_id), request)
 
+    def _resume_later(self, job: Job, why: str) -> None:
+        log.warning("job %s: cannot read %s now (%s); trying again in %.0f s", job.job_id,
+                    shown_name(job.source), why, LOOK_AGAIN)
+        self._resume_at[job.job_id] = (time.monotonic() + LOOK_AGAIN, job)
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        for job_id, (when, job) in list(self._resume_at.items()):
+            if when <= now:
+                del self._resume_at[job_id]
+                _guarded(self._resume, job)
+
     def _resumed(self, job: Job, outcome: ReadOutcome) -> None:
         """A resumed job's book, read again: it goes back in the queue, if it is still that book."""
+        if isinstance(outcome.error, TryLater):
+            self._resume_later(job, outcome.error.message)
+            return
         if outcome.error is not None or outcome.book is None:
             self._not_resumed(job, outcome.error or InboxError("the book could not be read again"))
             return
@@ -359,12 +381,13 @@ class Service:
         return True
 
     def _unread(self, job_id: str) -> Job | None:
-        """A resumed job whose book the reader has not read yet: taken from the reader."""
+        """A resumed job whose book has not been read again yet: taken from the reader."""
         job = self._reading.pop(("resume", job_id), None)
         if isinstance(job, Job):
             self.reader.cancel(("resume", job_id))
             return job
-        return None
+        waiting = self._resume_at.pop(job_id, None)
+        return waiting[1] if waiting else None
 
     def _active_follower(self, job_id: str) -> Job | None:
         job = self.store.get(job_id)

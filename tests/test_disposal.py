@@ -189,3 +189,26 @@ def test_a_book_that_does_not_fit_is_told_how_much_is_missing(tmp_path):
     assert shortfall([Need(0, 0)], tmp_path, tmp_path) is None
     problem = shortfall([Need(1 << 60, 0)], tmp_path, tmp_path)
     assert problem.startswith("waiting for disk space: the book needs about") and str(tmp_path) in problem
+
+
+def test_a_share_that_cannot_say_what_is_there_is_asked_again(tmp_path, monkeypatch):
+    """An I/O error is not "the source is gone" (os.path.lexists would say so)."""
+    import daemon.disposal as disposal_module
+
+    paths = _paths(tmp_path)
+    book = paths.inbox / "Book.epub"
+    book.write_bytes(b"a book")
+    real, failures = disposal_module._present, [1]
+
+    def present(path: Path) -> bool:
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path)
+
+    monkeypatch.setattr(disposal_module, "_present", present)
+    disposal = SourceDisposal(paths, "archive", lambda path: None)
+    disposal.completed(_job(book, paths.inbox))
+    assert book.exists()
+    disposal.retry_due(now=time.monotonic() + 60)
+    assert not book.exists() and (paths.archive / "Book.epub").exists()

@@ -299,3 +299,15 @@ def test_the_book_reader_never_holds_the_main_loop(tmp_path):
         assert max(waits) < 1.0, f"the main loop waited {max(waits):.1f} s on a book"
     finally:
         reader.close()
+
+
+def test_a_book_to_resume_that_the_share_cannot_give_now_is_resumed_later(tmp_path, daemon):
+    first = daemon(engine="tone-slow").start()
+    drop(book(tmp_path / "Resumed.epub", TEXT * 3), first.inbox)
+    first.wait_for(lambda: _processing(first), 60, "the book to convert")
+    first.kill()
+    again = daemon(engine="tone-slow", env={"PYTHONPATH": f"{ROOT / 'tests' / 'share_faults'}{os.pathsep}{ROOT}",
+                                            "KOKORO_TEST_EIO": "Resumed:1"}).start()
+    [status] = again.wait_finished(1, timeout=120)
+    assert status["status"] == "completed"
+    assert "cannot read Resumed.epub now (Input/output error); trying again" in again.log.read_text()
