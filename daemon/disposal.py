@@ -32,8 +32,8 @@ from typing import Callable
 
 from .config import Paths
 from .errors import InboxError, NotAnEpub, OutputError
-from .files import (FileIdentity, SourceLeft, free_name, inside, move_file, open_for_writing, sha256_of,
-                    shown_name, transient)
+from .files import (FileIdentity, SourceLeft, free_name, inside, move_file, open_for_writing, present,
+                    sha256_of, shown_name, transient)
 from .settings import sidecar_of
 from .status import Job
 
@@ -135,7 +135,7 @@ class SourceDisposal:
         sidecar (unless it changed), and their macOS companions.  Raises OSError when the
         share cannot say."""
         book = self._inbox_path(job, job.source)
-        if book is None or not _present(book):
+        if book is None or not present(book):
             return []
         if not self._is_the_book(job, book):
             log.info("job %s: %s was replaced by another file while the book was converted; the new "
@@ -144,7 +144,7 @@ class SourceDisposal:
             return []
         entries = [_Pending(job, book, how, job.source_identity, is_book=True)]
         sidecar = self._inbox_path(job, job.sidecar) if job.sidecar else sidecar_of(book)
-        if sidecar is not None and _present(sidecar):
+        if sidecar is not None and present(sidecar):
             wanted = job.sidecar_identity if job.sidecar else None  # a late one: whatever it is
             if wanted is None or FileIdentity.of(sidecar) == wanted:
                 entries.append(_Pending(job, sidecar, how, wanted, is_book=False))
@@ -153,7 +153,7 @@ class SourceDisposal:
                          job.job_id, shown_name(sidecar.name))
         for entry in list(entries):
             companion = entry.path.with_name(f"._{entry.path.name}")  # macOS metadata of that file
-            if _present(companion):
+            if present(companion):
                 entries.append(_Pending(job, companion, how, None, is_book=False))
         return entries
 
@@ -171,7 +171,7 @@ class SourceDisposal:
     def _settle(self, entry: _Pending, now: float) -> Path | None:
         """Move or delete one source now, or schedule another attempt; the target when moved."""
         try:
-            if not _present(entry.path):
+            if not present(entry.path):
                 return None
             if not self._unchanged(entry):
                 log.info("job %s: %s changed since it was taken; it stays in the inbox", entry.job.job_id,
@@ -279,14 +279,6 @@ class SourceDisposal:
             return None
 
 
-def _present(path: Path) -> bool:
-    """Whether something is at ``path`` (a link counts); a share's I/O error is raised, not
-    taken for "nothing there" as ``os.path.lexists`` would."""
-    try:
-        path.lstat()
-        return True
-    except (FileNotFoundError, NotADirectoryError):
-        return False
 
 
 def _regular(path: Path) -> bool:

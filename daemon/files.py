@@ -101,6 +101,16 @@ class FileIdentity:
         return None
 
 
+def present(path: Path) -> bool:
+    """Whether something is at ``path`` (a link counts).  A share's I/O error is raised, not
+    taken for "nothing there" as ``os.path.lexists`` takes it."""
+    try:
+        os.lstat(path)
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def open_for_writing(path: Path) -> bool | None:
     """Whether some process has ``path`` open for writing (a copy still in progress), where
     the system can tell: True, False, or None when it cannot.

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StartupError
-from .files import atomic_write_bytes, inside, read_regular
+from .files import atomic_write_bytes, inside, present, read_regular
 from .status import JobStatus, atomic_write_json, is_job_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,11 @@ class Mailbox:
                 age = time.time() - path.stat().st_mtime
             except OSError:
                 continue
-            if age > max_age and not os.path.lexists(inbox / ticket.source):
+            try:
+                gone = not present(inbox / ticket.source)
+            except OSError:
+                continue  # the share cannot say now: the ticket stays
+            if age > max_age and gone:
                 self.close_upload(ticket.job_id)
                 dropped.append(ticket.job_id)
         return dropped

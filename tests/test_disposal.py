@@ -198,7 +198,7 @@ def test_a_share_that_cannot_say_what_is_there_is_asked_again(tmp_path, monkeypa
     paths = _paths(tmp_path)
     book = paths.inbox / "Book.epub"
     book.write_bytes(b"a book")
-    real, failures = disposal_module._present, [1]
+    real, failures = disposal_module.present, [1]
 
     def present(path: Path) -> bool:
         if failures[0]:
@@ -206,7 +206,7 @@ def test_a_share_that_cannot_say_what_is_there_is_asked_again(tmp_path, monkeypa
             raise OSError(errno.EIO, "Input/output error")
         return real(path)
 
-    monkeypatch.setattr(disposal_module, "_present", present)
+    monkeypatch.setattr(disposal_module, "present", present)
     disposal = SourceDisposal(paths, "archive", lambda path: None)
     disposal.completed(_job(book, paths.inbox))
     assert book.exists()
