@@ -41,7 +41,8 @@ from typing import Any, Callable, Iterable, Iterator
 import bottle
 
 from .config import Config
-from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json, cover_of
+from .covers import CoverFiles
+from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json
 from .files import inside
 from .http_server import ApiServer, Limits
 from .languages import LANGUAGES, VOICES, describe_voice
@@ -377,6 +378,7 @@ class ApiContext:
     uploads: UploadPolicy
     hosts: HostCheck
     files: FileFactsCache  # size and cover of each finished audiobook, for the feed
+    covers: CoverFiles  # each finished book's cover as a file, made once
     samples: VoiceSamples  # a few seconds of each voice, made on first request
     started: float = field(default_factory=time.monotonic)
 
@@ -551,9 +553,8 @@ def feed() -> Any:
     links = FeedLinks(_public_base(context.config), context.config.api_token)
     books = []
     for summary in context.jobs.finished_books(FEED_ITEMS):
-        files = audio_files(summary)
-        facts = [context.files.get(summary["job_id"], name) for name in files]
-        if all(f is not None for f in facts):  # an audiobook someone deleted is left out
+        facts = context.files.get(summary["job_id"], audio_files(summary))
+        if facts is not None:  # an audiobook someone deleted is left out
             books.append((summary, facts))
     body = build_feed(books, links)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -583,16 +584,17 @@ def chapters(job_id: str) -> str:
     return json.dumps(chapters_json(record), ensure_ascii=False)
 
 
-def cover(job_id: str) -> bytes:
-    """The cover the audiobook carries in its tags (from the EPUB)."""
+def cover(job_id: str) -> Any:
+    """The cover the audiobook carries in its tags (from the EPUB), from the file it was
+    taken out into once: a request never reads the tags."""
     _, target = _finished_audio(job_id)
-    found = cover_of(target)
+    found = ctx().covers.get(job_id, target)
     if found is None:
         raise ApiError(404, "the audiobook has no cover", ["path", "job_id"])
-    data, mime = found
-    bottle.response.content_type = mime
-    bottle.response.set_header("Cache-Control", "max-age=86400")
-    return data
+    response = bottle.static_file(found.name, root=str(found.parent),
+                                  mimetype="image/png" if found.suffix == ".png" else "image/jpeg")
+    response.set_header("Cache-Control", "max-age=86400")
+    return response
 
 
 def voices() -> dict[str, Any]:
@@ -734,11 +736,13 @@ def create_app(config: Config) -> bottle.Bottle:
     """The WSGI app over ``config``'s folders; ``ApiServer`` serves it with the config's limits."""
     paths = config.paths
     mailbox = Mailbox(paths.processing)
+    covers = CoverFiles(paths.processing / "covers")
     app = bottle.Bottle()
     app.config["kokoro.api"] = ApiContext(
         config=config, mailbox=mailbox, jobs=JobView(paths.outbox, paths.processing, mailbox),
         uploads=UploadPolicy.from_config(config),
-        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox),
+        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox, covers),
+        covers=covers,
         samples=VoiceSamples(paths.processing / "voice-samples", config.models_dir, config.models_variant))
     app.config["kokoro.limits"] = Limits(
         header_timeout=config.api_header_timeout, body_grace=config.api_body_window,

@@ -680,3 +680,43 @@ def test_the_page_shows_a_page_of_jobs_more_on_demand_and_searches(api):
     listed = [url for url in asked if "/jobs" in url]
     assert listed and all("limit=" in url for url in listed), listed
     assert not [url for url in asked if "access_token" in url and "/download/" not in url]
+
+
+# --------------------------------------------------------------------------- covers
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_concurrent_requests_for_a_huge_cover_are_served_from_one_file_in_flat_memory(api, tmp_path):
+    import soundfile
+    from mutagen.id3 import APIC, ID3
+
+    from .epubs import tiny_png
+
+    planted: list[Job] = []
+
+    def plant(server: StandaloneApi) -> None:
+        planted.append(completed_with_mp3(server))
+        mp3 = server.outbox / planted[0].output_file
+        soundfile.write(mp3, [0.0] * 24000, 24000, format="MP3")
+        tags = ID3()  # a PNG that fits the cap, padded to 40 MB (players and Pillow ignore what follows it)
+        tags.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=tiny_png() + bytes(40 << 20)))
+        tags.save(mp3)
+
+    server = api(plant)
+    url = f"{server.url}/cover/{planted[0].job_id}"
+    before = _peak_rss_mb(server.process.pid)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.get(url, timeout=60), range(8)))
+    grown = _peak_rss_mb(server.process.pid) - before
+    assert [a.status_code for a in answers] == [200] * 8
+    assert {a.headers["Content-Type"] for a in answers} == {"image/jpeg"}  # refitted: 40 MB is over the cap
+    assert all(len(a.content) <= 300_000 for a in answers)
+    [made] = list((server.processing / "covers").iterdir())
+    assert made.name == f"{planted[0].job_id}.jpg" and made.read_bytes() == answers[0].content
+    # one tag block read once (+160 MB here); before, eight at once: +1,040 MB
+    assert grown < 240, f"the API's peak memory grew by {grown:.0f} MB"
