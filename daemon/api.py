@@ -605,16 +605,16 @@ def voices() -> dict[str, Any]:
     return {"voices": list(VOICES), "details": details}
 
 
-SAMPLE_WAIT = 10.0  # seconds a request waits for a new sample before 202 and Retry-After
-SAMPLE_RETRY = 5  # seconds a client waits before asking again
+SAMPLE_RETRY = 3  # seconds a client waits before asking again for a sample being made
 
 
 def voice_sample(name: str) -> Any:
-    """A few seconds of the voice (WAV), made on the first request and kept."""
+    """A few seconds of the voice (WAV), made on the first request and kept; until it is
+    there, 202 with Retry-After at once (the request never waits for the model)."""
     if name not in VOICES:
         raise ApiError(404, "Invalid voice selection", ["path", "name"])
     try:
-        path = ctx().samples.get(name, SAMPLE_WAIT)
+        path = ctx().samples.get(name)
     except SampleUnavailable as error:
         raise ApiError(503, error.message, ["path", "name"]) from None
     if path is None:  # accepted: it is being made, and will be there when asked again

@@ -720,3 +720,54 @@ def test_concurrent_requests_for_a_huge_cover_are_served_from_one_file_in_flat_m
     assert made.name == f"{planted[0].job_id}.jpg" and made.read_bytes() == answers[0].content
     # one tag block read once (+160 MB here); before, eight at once: +1,040 MB
     assert grown < 240, f"the API's peak memory grew by {grown:.0f} MB"
+
+
+# --------------------------------------------------------------------------- voice samples
+
+def _children(pid: int, marker: str) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid`` and whose command line has ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        state, parent = stat.rpartition(")")[2].split()[:2]
+        if int(parent) == pid and state != "Z" and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api(api, real_models):
+    from daemon.languages import VOICES
+
+    server = api()
+    voices = list(VOICES)[:20]
+    with ThreadPoolExecutor(20) as pool:
+        samples = [pool.submit(requests.get, f"{server.url}/voices/{v}/sample", timeout=30) for v in voices]
+        time.sleep(0.2)  # the sample requests arrive first
+        began = time.monotonic()
+        health = requests.get(f"{server.url}/health", timeout=30)
+        waited = time.monotonic() - began
+        answers = [s.result() for s in samples]
+    assert health.status_code == 503 and waited < 1.0, f"/health took {waited:.1f} s"  # before: 9.5 s
+    assert {a.status_code for a in answers} == {202} and {a.headers["Retry-After"] for a in answers} == {"3"}
+    deadline = time.monotonic() + 10
+    while not (makers := _children(server.process.pid, "daemon.voice_samples")):
+        assert time.monotonic() < deadline, "no sample process started"
+        time.sleep(0.05)
+    assert len(makers) == 1  # one at a time, however many were asked for
+    server.process.kill()
+    server.process.wait(10)
+    deadline = time.monotonic() + 5
+    while _alive(makers[0]):
+        assert time.monotonic() < deadline, "the sample process outlived the API"
+        time.sleep(0.05)

@@ -195,7 +195,9 @@ function followLanguage(wanted) {
 
 $("lang").addEventListener("change", () => followLanguage());
 
-// A few seconds of the chosen voice; the first time the server makes it (202 + Retry-After).
+// A few seconds of the chosen voice; the first time the server makes it, answering 202 with
+// Retry-After at once until it is there (it makes one at a time: a few may wait their turn).
+const SAMPLE_PATIENCE_MS = 120000;
 let sampleAudio = null;
 $("listen").addEventListener("click", async () => {
   const detail = voiceDetails.find((d) => d.id === $("voice").value);
@@ -203,7 +205,8 @@ $("listen").addEventListener("click", async () => {
   $("listen").disabled = true;
   $("message").textContent = "Getting a sample of " + detail.label + "…";
   try {
-    for (let tries = 0; tries < 12; tries++) {
+    const deadline = Date.now() + SAMPLE_PATIENCE_MS;
+    while (Date.now() < deadline) {
       const response = await fetch(detail.sample, { headers: headers() });
       if (response.status === 202) {
         $("message").textContent = "Making a sample of " + detail.label + "…";
