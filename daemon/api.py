@@ -17,7 +17,7 @@ plugins wrap every route, outermost first:
   (DNS rebinding);
 - ``AuthPlugin``: the bearer token, from the header; from ``?access_token=`` only
   on routes a browser or a podcast app opens by URL (the download, the feed and the
-  chapters and covers it links to).
+  chapters and covers it links to), which alone also take the feed's read-only token.
 """
 
 from __future__ import annotations
@@ -453,7 +453,9 @@ class AuthPlugin:
     ``?access_token=`` (RFC 6750) only where a browser or a podcast app opens the URL
     itself and cannot send a header: the page's audio player and download link, the feed
     and the chapters and covers it names.  Anywhere else a token in a URL would end up in
-    logs and history for no reason.
+    logs and history for no reason.  The feed's own token (``api.feed_token``) is taken
+    only by the feed and what it links to: it is in every podcast URL, so it reads and
+    never writes.
     """
 
     name, api = "kokoro_auth", 2
@@ -462,20 +464,23 @@ class AuthPlugin:
         if route.config.get("public"):
             return callback
         in_query = bool(route.config.get("query_token"))
+        for_feed = bool(route.config.get("feed_token"))
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = ctx().config.api_token
-            if token:
-                _check_token(token, in_query)
+            config = ctx().config
+            if config.api_token:
+                feed = [config.api_feed_token] if for_feed and config.api_feed_token else []
+                _check_token([config.api_token, *feed], in_query)
             return callback(*args, **kwargs)
         return wrapper
 
 
-def _check_token(token: str, in_query: bool) -> None:
+def _check_token(accepted: list[str], in_query: bool) -> None:
     scheme, _, given = bottle.request.get_header("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         given = bottle.request.query.get("access_token", "") if in_query else ""
-    if not given or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    given_bytes = given.strip().encode()
+    if not given or not any(hmac.compare_digest(given_bytes, token.encode()) for token in accepted):
         raise ApiError(401, "missing or wrong bearer token", ["header", "Authorization"])
 
 
@@ -550,7 +555,7 @@ def _part(raw: str | None) -> int:
 def feed() -> Any:
     """The podcast feed of finished books (daemon/feed.py); ETag, so polling apps get 304."""
     context = ctx()
-    links = FeedLinks(_public_base(context.config), context.config.api_token)
+    links = FeedLinks(_public_base(context.config), context.config.api_feed_token)  # never the admin token
     books = []
     for summary in context.jobs.finished_books(FEED_ITEMS):
         facts = context.files.get(summary["job_id"], audio_files(summary))
@@ -710,16 +715,16 @@ def _number(value: Any) -> float:
 # --------------------------------------------------------------------------- the app
 
 # path, method, handler, route options (public: no token; query_token: ?access_token=
-# accepted; any_host: no Host check)
+# accepted; feed_token: the feed's read-only token accepted too; any_host: no Host check)
 ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, bool]]] = [
     ("/convert", "POST", convert, {}),
     ("/status/<job_id>", "GET", get_status, {}),
     ("/jobs", "GET", list_jobs, {}),
     ("/jobs/<job_id>", "DELETE", cancel_job, {}),
-    ("/download/<job_id>", "GET", download, {"query_token": True}),
-    ("/feed.xml", "GET", feed, {"query_token": True}),
-    ("/chapters/<job_id>", "GET", chapters, {"query_token": True}),
-    ("/cover/<job_id>", "GET", cover, {"query_token": True}),
+    ("/download/<job_id>", "GET", download, {"query_token": True, "feed_token": True}),
+    ("/feed.xml", "GET", feed, {"query_token": True, "feed_token": True}),
+    ("/chapters/<job_id>", "GET", chapters, {"query_token": True, "feed_token": True}),
+    ("/cover/<job_id>", "GET", cover, {"query_token": True, "feed_token": True}),
     ("/voices", "GET", voices, {}),
     ("/voices/<name>/sample", "GET", voice_sample, {"query_token": True}),
     ("/languages", "GET", languages, {}),

@@ -771,3 +771,38 @@ def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api
     while _alive(makers[0]):
         assert time.monotonic() < deadline, "the sample process outlived the API"
         time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- the feed's token
+
+def test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else(api, tmp_path):
+    from daemon.config import feed_token
+
+    planted: list[Job] = []
+    server = api(lambda s: planted.append(completed_with_mp3(s)), api__token="s3cret")
+    job, feed = planted[0], feed_token("s3cret", None)
+    as_feed, as_admin = {"Authorization": f"Bearer {feed}"}, {"Authorization": "Bearer s3cret"}
+    listing = requests.get(f"{server.url}/feed.xml", params={"access_token": feed})
+    assert listing.status_code == 200
+    assert set(re.findall(r"access_token=([^&\"]+)", listing.text)) == {feed}  # before: the admin token
+    assert "s3cret" not in listing.text
+    readable = [f"/download/{job.job_id}", f"/chapters/{job.job_id}", "/feed.xml"]
+    for path in readable:
+        assert requests.get(server.url + path, params={"access_token": feed}).status_code == 200, path
+        assert requests.get(server.url + path, headers=as_feed).status_code == 200, path
+    assert requests.get(f"{server.url}/cover/{job.job_id}", headers=as_feed).status_code == 404  # no cover, not 401
+    book = simple_book(tmp_path / "b.epub", [("One", ["The fog lifted."])])
+    refused = [("GET", f"/status/{job.job_id}"), ("GET", "/jobs"), ("GET", "/metrics"), ("GET", "/voices"),
+               ("GET", "/languages"), ("DELETE", f"/jobs/{job.job_id}"), ("GET", "/voices/af_heart/sample")]
+    for method, path in refused:
+        assert requests.request(method, server.url + path, headers=as_feed).status_code == 401, path
+        assert requests.request(method, server.url + path, params={"access_token": feed}).status_code == 401, path
+    with open(book, "rb") as handle:
+        upload = requests.post(f"{server.url}/convert", headers=as_feed, files={"file": handle},
+                               data={"voice": "af_heart"})
+    assert upload.status_code == 401 and not server.tickets()
+    for method, path in refused[:-1] + [("GET", readable[0]), ("GET", readable[2])]:  # the admin token: all
+        assert requests.request(method, server.url + path, headers=as_admin).status_code in (200, 409), path
+    with open(book, "rb") as handle:
+        assert requests.post(f"{server.url}/convert", headers=as_admin, files={"file": handle},
+                             data={"voice": "af_heart"}).status_code == 202

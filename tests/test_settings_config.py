@@ -159,3 +159,20 @@ def test_values_in_messages_are_cut_short():
     with pytest.raises(InvalidSetting) as caught:
         BookSettings().merged({"speed": ["x" * 10_000] * 1000})
     assert len(caught.value.message) < 300
+
+
+def test_the_feed_token_is_its_own_or_derived_and_never_the_admin_token(tmp_path):
+    def feed(**api) -> str | None:
+        return load_config(None, {f"api.{key}": value for key, value in api.items()}, environ={}).api_feed_token
+
+    derived = feed(token="s3cret")
+    assert derived and len(derived) == 32 and "s3cret" not in derived
+    assert feed(token="s3cret") == derived != feed(token="other")  # the same after a restart
+    assert feed(token="s3cret", feed_token="podcasts-only") == "podcasts-only"
+    assert feed() is None  # no token at all: nothing asks for one
+    assert load_config(None, environ={"KOKORO_INBOX_API_TOKEN": "s3cret",
+                                      "KOKORO_INBOX_API_FEED_TOKEN": "0123"}).api_feed_token == "0123"
+    with pytest.raises(ConfigError, match="api.feed_token must differ from api.token"):
+        feed(token="s3cret", feed_token="s3cret")
+    with pytest.raises(ConfigError, match="api.feed_token is set but api.token is not"):
+        feed(feed_token="podcasts-only")
