@@ -30,6 +30,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -337,7 +338,10 @@ class HostCheck:
     def allows(self, header: str | None) -> bool:
         if self.off or not header:  # no Host at all: not a browser, so not a rebinding attack
             return True
-        host = _host_of(header)
+        parsed = parse_host(header)
+        if parsed is None:  # '[::1]@evil.example' and other shapes no browser sends
+            return False
+        host = parsed[0]
         if _is_ip(host) or host in self.names:
             return True
         if any(host == s[1:] or host.endswith(s) for s in self.suffixes):
@@ -352,14 +356,23 @@ class HostCheck:
         return self._fqdn
 
 
-def _host_of(header: str) -> str:
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].partition("]")[0]
-    host, _, port = header.rpartition(":")
-    if host and port.isdigit() and ":" not in host:
-        header = host
-    return header.rstrip(".")
+# host[:port]: a name or IPv4 address, or an IPv6 address in brackets; nothing else.
+_HOST_HEADER = re.compile(r"(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::([0-9]{1,5}))?")
+
+
+def parse_host(header: str) -> tuple[str, str | None] | None:
+    """A Host header's host (lower case, no trailing dot, an IPv6 address unbracketed) and
+    port, or None when it is not strictly ``host[:port]``."""
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    if match is None:
+        return None
+    bracketed, name, port = match.groups()
+    if bracketed is not None and not _is_ip(bracketed):
+        return None
+    host = bracketed or name.rstrip(".")
+    if not host or (port is not None and not 0 < int(port) < 65536):
+        return None
+    return host, port
 
 
 def _is_ip(host: str) -> bool:
@@ -547,7 +560,7 @@ def download(job_id: str) -> Any:
 def _part(raw: str | None) -> int:
     if raw is None:
         return 1
-    if not raw.isdigit() or len(raw) > 5:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:  # "²".isdigit(), but int("²") fails
         raise ApiError(400, "part must be a file's number, from 1", ["query", "part"])
     return int(raw)
 
@@ -574,12 +587,15 @@ def feed() -> Any:
 
 def _public_base(config: Config) -> str:
     """Where clients reach this API: api.public_url (a reverse proxy), else the address the
-    request came to (its Host header has passed the host check)."""
+    request came to, rebuilt from its parsed Host header (never echoed: with the host check
+    off, it may be anything), else the address the server listens on."""
     if config.api_public_url:
         return config.api_public_url.rstrip("/")
     environ = bottle.request.environ
-    host = bottle.request.get_header("Host") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+    parsed = parse_host(bottle.request.get_header("Host") or "")
+    host, port = parsed or (str(environ.get("SERVER_NAME")), str(environ.get("SERVER_PORT")))
+    address = f"[{host}]" if ":" in host else host
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{address}{':' + port if port else ''}"
 
 
 def chapters(job_id: str) -> str:

@@ -806,3 +806,24 @@ def test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else(api
     with open(book, "rb") as handle:
         assert requests.post(f"{server.url}/convert", headers=as_admin, files={"file": handle},
                              data={"voice": "af_heart"}).status_code == 202
+
+
+def test_a_part_in_other_digits_and_a_host_with_userinfo_are_refused_and_never_echoed(api):
+    planted: list[Job] = []
+    server = api(lambda s: planted.append(completed_with_mp3(s)))
+    download = f"{server.url}/download/{planted[0].job_id}"
+    for part in ("%B2", "%C2%B2", "%D9%A3", "+1", "1%00"):  # "²" and "٣" are digits to str.isdigit()
+        answer = requests.get(f"{download}?part={part}")
+        assert answer.status_code == 400 and answer.json()["detail"]["loc"] == ["query", "part"], part
+    assert requests.get(f"{download}?part=1").status_code == 200
+    for host in ("[::1]@evil.example", "127.0.0.1@evil.example", f"[::1]:{server.port}@evil.example",
+                 "[evil.example]", "localhost:80:80", "localhost/evil", "localhost:99999", "::1"):
+        answer = requests.get(f"{server.url}/feed.xml", headers={"Host": host})
+        assert answer.status_code == 400 and answer.json()["detail"]["loc"] == ["header", "Host"], host
+    assert "Traceback" not in server.log_text()  # before: 500 and a traceback for "²"
+    proxied = api(api__allowed_hosts=["*"])  # the check off: the feed's links still name no stranger
+    feed = requests.get(f"{proxied.url}/feed.xml", headers={"Host": "[::1]@evil.example"})
+    assert feed.status_code == 200 and "evil.example" not in feed.text
+    assert re.search(rf'<atom:link href="http://[a-z0-9.-]+:{proxied.port}/feed.xml"', feed.text)  # this machine
+    named = requests.get(f"{proxied.url}/feed.xml", headers={"Host": f"[::1]:{proxied.port}"})
+    assert f'href="http://[::1]:{proxied.port}/feed.xml"' in named.text
