@@ -37,7 +37,7 @@ from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TP
 
 from . import covers
 from .engine import SAMPLE_RATE
-from .files import commit, fit_name
+from .files import commit, fit_name, without_hidden
 from .loudness import LoudnessMeter, PeakLimiter, gain_db_for
 
 log = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 def file_title(title: str) -> str:
     """A chapter title as part of a file name on any filesystem a NAS shares (SMB included);
     a colon becomes ' - ', as Audiobookshelf writes it ("Dune: Messiah" -> "Dune - Messiah")."""
-    return " ".join(UNSAFE.sub(" ", title.replace(":", " - ", 1)).split()).strip(". ")
+    return " ".join(without_hidden(UNSAFE.sub(" ", title.replace(":", " - ", 1))).split()).strip(". ")
 
 
 def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part]:
