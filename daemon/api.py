@@ -17,7 +17,7 @@ plugins wrap every route, outermost first:
   (DNS rebinding);
 - ``AuthPlugin``: the bearer token, from the header; from ``?access_token=`` only
   on routes a browser or a podcast app opens by URL (the download, the feed and the
-  chapters and covers it links to).
+  chapters and covers it links to), which alone also take the feed's read-only token.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -41,7 +42,8 @@ from typing import Any, Callable, Iterable, Iterator
 import bottle
 
 from .config import Config
-from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json, cover_of
+from .covers import CoverFiles
+from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json
 from .files import inside
 from .http_server import ApiServer, Limits
 from .languages import LANGUAGES, VOICES, describe_voice
@@ -336,7 +338,10 @@ class HostCheck:
     def allows(self, header: str | None) -> bool:
         if self.off or not header:  # no Host at all: not a browser, so not a rebinding attack
             return True
-        host = _host_of(header)
+        parsed = parse_host(header)
+        if parsed is None:  # '[::1]@evil.example' and other shapes no browser sends
+            return False
+        host = parsed[0]
         if _is_ip(host) or host in self.names:
             return True
         if any(host == s[1:] or host.endswith(s) for s in self.suffixes):
@@ -351,14 +356,23 @@ class HostCheck:
         return self._fqdn
 
 
-def _host_of(header: str) -> str:
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].partition("]")[0]
-    host, _, port = header.rpartition(":")
-    if host and port.isdigit() and ":" not in host:
-        header = host
-    return header.rstrip(".")
+# host[:port]: a name or IPv4 address, or an IPv6 address in brackets; nothing else.
+_HOST_HEADER = re.compile(r"(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::([0-9]{1,5}))?")
+
+
+def parse_host(header: str) -> tuple[str, str | None] | None:
+    """A Host header's host (lower case, no trailing dot, an IPv6 address unbracketed) and
+    port, or None when it is not strictly ``host[:port]``."""
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    if match is None:
+        return None
+    bracketed, name, port = match.groups()
+    if bracketed is not None and not _is_ip(bracketed):
+        return None
+    host = bracketed or name.rstrip(".")
+    if not host or (port is not None and not 0 < int(port) < 65536):
+        return None
+    return host, port
 
 
 def _is_ip(host: str) -> bool:
@@ -377,6 +391,7 @@ class ApiContext:
     uploads: UploadPolicy
     hosts: HostCheck
     files: FileFactsCache  # size and cover of each finished audiobook, for the feed
+    covers: CoverFiles  # each finished book's cover as a file, made once
     samples: VoiceSamples  # a few seconds of each voice, made on first request
     started: float = field(default_factory=time.monotonic)
 
@@ -451,7 +466,9 @@ class AuthPlugin:
     ``?access_token=`` (RFC 6750) only where a browser or a podcast app opens the URL
     itself and cannot send a header: the page's audio player and download link, the feed
     and the chapters and covers it names.  Anywhere else a token in a URL would end up in
-    logs and history for no reason.
+    logs and history for no reason.  The feed's own token (``api.feed_token``) is taken
+    only by the feed and what it links to: it is in every podcast URL, so it reads and
+    never writes.
     """
 
     name, api = "kokoro_auth", 2
@@ -460,20 +477,23 @@ class AuthPlugin:
         if route.config.get("public"):
             return callback
         in_query = bool(route.config.get("query_token"))
+        for_feed = bool(route.config.get("feed_token"))
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = ctx().config.api_token
-            if token:
-                _check_token(token, in_query)
+            config = ctx().config
+            if config.api_token:
+                feed = [config.api_feed_token] if for_feed and config.api_feed_token else []
+                _check_token([config.api_token, *feed], in_query)
             return callback(*args, **kwargs)
         return wrapper
 
 
-def _check_token(token: str, in_query: bool) -> None:
+def _check_token(accepted: list[str], in_query: bool) -> None:
     scheme, _, given = bottle.request.get_header("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         given = bottle.request.query.get("access_token", "") if in_query else ""
-    if not given or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    given_bytes = given.strip().encode()
+    if not given or not any(hmac.compare_digest(given_bytes, token.encode()) for token in accepted):
         raise ApiError(401, "missing or wrong bearer token", ["header", "Authorization"])
 
 
@@ -540,7 +560,7 @@ def download(job_id: str) -> Any:
 def _part(raw: str | None) -> int:
     if raw is None:
         return 1
-    if not raw.isdigit() or len(raw) > 5:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:  # "²".isdigit(), but int("²") fails
         raise ApiError(400, "part must be a file's number, from 1", ["query", "part"])
     return int(raw)
 
@@ -548,12 +568,11 @@ def _part(raw: str | None) -> int:
 def feed() -> Any:
     """The podcast feed of finished books (daemon/feed.py); ETag, so polling apps get 304."""
     context = ctx()
-    links = FeedLinks(_public_base(context.config), context.config.api_token)
+    links = FeedLinks(_public_base(context.config), context.config.api_feed_token)  # never the admin token
     books = []
     for summary in context.jobs.finished_books(FEED_ITEMS):
-        files = audio_files(summary)
-        facts = [context.files.get(summary["job_id"], name) for name in files]
-        if all(f is not None for f in facts):  # an audiobook someone deleted is left out
+        facts = context.files.get(summary["job_id"], audio_files(summary))
+        if facts is not None:  # an audiobook someone deleted is left out
             books.append((summary, facts))
     body = build_feed(books, links)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -568,12 +587,15 @@ def feed() -> Any:
 
 def _public_base(config: Config) -> str:
     """Where clients reach this API: api.public_url (a reverse proxy), else the address the
-    request came to (its Host header has passed the host check)."""
+    request came to, rebuilt from its parsed Host header (never echoed: with the host check
+    off, it may be anything), else the address the server listens on."""
     if config.api_public_url:
         return config.api_public_url.rstrip("/")
     environ = bottle.request.environ
-    host = bottle.request.get_header("Host") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+    parsed = parse_host(bottle.request.get_header("Host") or "")
+    host, port = parsed or (str(environ.get("SERVER_NAME")), str(environ.get("SERVER_PORT")))
+    address = f"[{host}]" if ":" in host else host
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{address}{':' + port if port else ''}"
 
 
 def chapters(job_id: str) -> str:
@@ -583,16 +605,17 @@ def chapters(job_id: str) -> str:
     return json.dumps(chapters_json(record), ensure_ascii=False)
 
 
-def cover(job_id: str) -> bytes:
-    """The cover the audiobook carries in its tags (from the EPUB)."""
+def cover(job_id: str) -> Any:
+    """The cover the audiobook carries in its tags (from the EPUB), from the file it was
+    taken out into once: a request never reads the tags."""
     _, target = _finished_audio(job_id)
-    found = cover_of(target)
+    found = ctx().covers.get(job_id, target)
     if found is None:
         raise ApiError(404, "the audiobook has no cover", ["path", "job_id"])
-    data, mime = found
-    bottle.response.content_type = mime
-    bottle.response.set_header("Cache-Control", "max-age=86400")
-    return data
+    response = bottle.static_file(found.name, root=str(found.parent),
+                                  mimetype="image/png" if found.suffix == ".png" else "image/jpeg")
+    response.set_header("Cache-Control", "max-age=86400")
+    return response
 
 
 def voices() -> dict[str, Any]:
@@ -603,16 +626,16 @@ def voices() -> dict[str, Any]:
     return {"voices": list(VOICES), "details": details}
 
 
-SAMPLE_WAIT = 10.0  # seconds a request waits for a new sample before 202 and Retry-After
-SAMPLE_RETRY = 5  # seconds a client waits before asking again
+SAMPLE_RETRY = 3  # seconds a client waits before asking again for a sample being made
 
 
 def voice_sample(name: str) -> Any:
-    """A few seconds of the voice (WAV), made on the first request and kept."""
+    """A few seconds of the voice (WAV), made on the first request and kept; until it is
+    there, 202 with Retry-After at once (the request never waits for the model)."""
     if name not in VOICES:
         raise ApiError(404, "Invalid voice selection", ["path", "name"])
     try:
-        path = ctx().samples.get(name, SAMPLE_WAIT)
+        path = ctx().samples.get(name)
     except SampleUnavailable as error:
         raise ApiError(503, error.message, ["path", "name"]) from None
     if path is None:  # accepted: it is being made, and will be there when asked again
@@ -722,16 +745,16 @@ def _number(value: Any) -> float:
 # --------------------------------------------------------------------------- the app
 
 # path, method, handler, route options (public: no token; query_token: ?access_token=
-# accepted; any_host: no Host check)
+# accepted; feed_token: the feed's read-only token accepted too; any_host: no Host check)
 ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, bool]]] = [
     ("/convert", "POST", convert, {}),
     ("/status/<job_id>", "GET", get_status, {}),
     ("/jobs", "GET", list_jobs, {}),
     ("/jobs/<job_id>", "DELETE", cancel_job, {}),
-    ("/download/<job_id>", "GET", download, {"query_token": True}),
-    ("/feed.xml", "GET", feed, {"query_token": True}),
-    ("/chapters/<job_id>", "GET", chapters, {"query_token": True}),
-    ("/cover/<job_id>", "GET", cover, {"query_token": True}),
+    ("/download/<job_id>", "GET", download, {"query_token": True, "feed_token": True}),
+    ("/feed.xml", "GET", feed, {"query_token": True, "feed_token": True}),
+    ("/chapters/<job_id>", "GET", chapters, {"query_token": True, "feed_token": True}),
+    ("/cover/<job_id>", "GET", cover, {"query_token": True, "feed_token": True}),
     ("/voices", "GET", voices, {}),
     ("/voices/<name>/sample", "GET", voice_sample, {"query_token": True}),
     ("/languages", "GET", languages, {}),
@@ -748,11 +771,13 @@ def create_app(config: Config) -> bottle.Bottle:
     """The WSGI app over ``config``'s folders; ``ApiServer`` serves it with the config's limits."""
     paths = config.paths
     mailbox = Mailbox(paths.processing)
+    covers = CoverFiles(paths.processing / "covers")
     app = bottle.Bottle()
     app.config["kokoro.api"] = ApiContext(
         config=config, mailbox=mailbox, jobs=JobView(paths.outbox, paths.processing, mailbox),
         uploads=UploadPolicy.from_config(config),
-        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox),
+        hosts=HostCheck(config.api_allowed_hosts, config.api_host), files=FileFactsCache(paths.outbox, covers),
+        covers=covers,
         samples=VoiceSamples(paths.processing / "voice-samples", config.models_dir, config.models_variant))
     app.config["kokoro.limits"] = Limits(
         header_timeout=config.api_header_timeout, body_grace=config.api_body_window,

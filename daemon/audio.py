@@ -35,8 +35,9 @@ import soundfile
 from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TRCK,
                          CTOCFlags)
 
+from . import covers
 from .engine import SAMPLE_RATE
-from .files import commit, fit_name
+from .files import commit, fit_name, without_hidden
 from .loudness import LoudnessMeter, PeakLimiter, gain_db_for
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,7 @@ UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 def file_title(title: str) -> str:
     """A chapter title as part of a file name on any filesystem a NAS shares (SMB included);
     a colon becomes ' - ', as Audiobookshelf writes it ("Dune: Messiah" -> "Dune - Messiah")."""
-    return " ".join(UNSAFE.sub(" ", title.replace(":", " - ", 1)).split()).strip(". ")
+    return " ".join(without_hidden(UNSAFE.sub(" ", title.replace(":", " - ", 1))).split()).strip(". ")
 
 
 def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part]:
@@ -467,7 +468,8 @@ class BookAudio:
             self.current.end_part(marks)
             measured = self.current.meter.integrated()
         self.report = LoudnessReport(self.meter.integrated(), measured, self.current.gain_db, self.passes)
-        return [self.current.closed[n].finish(self._tags(tags, part))
+        thumbnail = covers.fitted(tags.cover, covers.THUMBNAIL) if len(self.parts) > 1 else None
+        return [self.current.closed[n].finish(self._tags(tags, part, thumbnail))
                 for n, part in enumerate(self.parts) if n in self.current.closed]
 
     def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
@@ -534,8 +536,11 @@ class BookAudio:
             for block in read_blocks(checkpoint):
                 self.current.write(part, block)
 
-    def _tags(self, book: BookTags, part: Part) -> BookTags:
+    def _tags(self, book: BookTags, part: Part, thumbnail: covers.Cover | None) -> BookTags:
+        """A chapter file's own tags; the first carries the book's cover, the others a thumbnail
+        of it (covers.py: 300 full covers would outweigh short chapters' audio)."""
         if self.options.split != "chapter":
             return book
-        return BookTags(part.title or book.title, book.author, book.language, (), book.cover,
+        return BookTags(part.title or book.title, book.author, book.language, (),
+                        book.cover if part.number == 1 else thumbnail,
                         album=book.title, narrator=book.narrator, track=(part.number, len(self.parts)))

@@ -30,7 +30,7 @@ from .backends import make_executor
 from .engine import EngineKind, quiet_phonemizer
 from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
 from .feed import clock
-from .files import free_name
+from .files import free_name, visible
 from .languages import LANGUAGES, VOICES
 from .scheduler import convert
 from .spoken import chapter_pieces
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except InboxError as error:
-        print(f"kokoro-inbox: {error.message}", file=sys.stderr)
+        print(f"kokoro-inbox: {visible(error.message)}", file=sys.stderr)
         return error.exit_code
     except OSError as error:  # a folder or file the command needs, in one sentence
         where = f" ({error.filename})" if error.filename else ""
@@ -60,7 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-class JournalFormatter(logging.Formatter):
+class VisibleFormatter(logging.Formatter):
+    """Log lines with hidden characters written out (files.visible): a book whose name holds
+    terminal escapes, a line break or a bidirectional override cannot recolour the terminal,
+    fake a line or read backwards; a traceback keeps its own line breaks."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = visible(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, exc_info: Any) -> str:
+        return visible(super().formatException(exc_info), keep="\n")
+
+
+class JournalFormatter(VisibleFormatter):
     """sd-daemon priority prefixes, so `journalctl -p err` works; journald adds the time."""
 
     PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
@@ -76,7 +89,7 @@ def setup_logging(level: int) -> None:
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -242,9 +255,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         _output_path(args.book, args.output, args.overwrite, suffix)
     # named by what is read, so a rerun in another format or loudness takes the checkpoints
     job_dir = config.paths.processing / f"convert-{plan_fingerprint(prepared)[:16]}"
-    print(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
-          f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
-          f"language {prepared.settings.lang}", file=sys.stderr)
+    print(visible(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
+                  f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
+                  f"language {prepared.settings.lang}"), file=sys.stderr)
     bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
     try:
         executor.start()  # first: a cluster's size decides how the book's tail is cut
@@ -263,9 +276,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if args.report:
         _write_report(args.report, result)
     written = f"{result.output.parent} ({len(result.outputs)} files)" if len(result.outputs) > 1 else result.output
-    print(f"wrote {written} ({clock(result.audio_seconds)} of audio, "
-          f"{len(result.chapters)} chapters) in {clock(result.seconds)}, {rate:.1f} characters/s"
-          + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else ""),
+    print(visible(f"wrote {written} ({clock(result.audio_seconds)} of audio, "
+                  f"{len(result.chapters)} chapters) in {clock(result.seconds)}, {rate:.1f} characters/s"
+                  + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else "")),
           file=sys.stderr)
     return 0
 
@@ -494,16 +507,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     store = JobStore(_config(args).paths.outbox)  # read only: no journal
     store.load()
-    if args.job_id:
+    if args.job_id:  # names are the inbox's, so anything in them is written out, never obeyed
         job = store.get(args.job_id)
         if job is None:
-            print(f"kokoro-inbox: no job {args.job_id} in {store.outbox}", file=sys.stderr)
+            print(visible(f"kokoro-inbox: no job {args.job_id} in {store.outbox}"), file=sys.stderr)
             return 1
-        print(json.dumps(job.record(), indent=2, ensure_ascii=False))
+        print(visible(json.dumps(job.record(), indent=2, ensure_ascii=False), keep="\n"))
         return 0
     for job in sorted(store.jobs.values(), key=lambda j: j.created_at, reverse=True):
         detail = job.error or job.output_file or ""
-        print(f"{job.job_id}  {job.status:10} {job.progress:5.1f}%  {job.source}  {detail}")
+        print(visible(f"{job.job_id}  {job.status:10} {job.progress:5.1f}%  {job.source}  {detail}"))
     return 0
 
 

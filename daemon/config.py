@@ -8,6 +8,8 @@ naming the key, before any thread or process starts.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -240,6 +242,7 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "host": ("127.0.0.1", _text()),
         "port": (8000, _number(1, 65535, integer=True)),
         "token": (None, _text(optional=True)),
+        "feed_token": (None, _text(optional=True)),
         "max_upload_mb": (200, _number(1, 10240, integer=True)),
         "allowed_hosts": ([], _host_names),
         "max_concurrent_uploads": (4, _number(1, 64, integer=True)),
@@ -340,6 +343,7 @@ class Config:
     executor_interface: str | None = None  # where this machine's Dask processes listen; None: see dask_security
     workers_auto: bool = False  # `workers: auto`, so a GPU may choose one worker instead
     api_public_url: str | None = None  # links in notifications and the feed (behind a reverse proxy)
+    api_feed_token: str | None = None  # read-only: the feed, its audio, chapters, covers (feed_token())
     notify_urls: tuple[str, ...] = ()  # Apprise URLs (daemon/notify.py)
     notify_events: tuple[str, ...] = ("completed", "failed")
     output_layout: str = "flat"  # flat | audiobookshelf (daemon/library.py)
@@ -461,6 +465,7 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_body_window=float(values["api.body_window_seconds"]),
         api_body_min_rate=float(values["api.body_min_bytes_per_second"]),
         api_public_url=values["api.public_url"],
+        api_feed_token=feed_token(values["api.token"], values["api.feed_token"]),
         notify_urls=values["notify.urls"], notify_events=values["notify.events"],
         log_level=values["log_level"], source=path,
         speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
@@ -471,6 +476,23 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         speech_lexicon=_lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else (),
     )
     return config
+
+
+def feed_token(token: str | None, configured: str | None) -> str | None:
+    """The token the feed and what it links to also accept: ``api.feed_token``, else one
+    derived from ``api.token`` by a one-way function, so it stays the same across restarts
+    and tells nothing of the admin token.  It reads, never writes: a podcast URL passed
+    around must not let anyone upload or cancel."""
+    if token is None:
+        if configured is not None:
+            raise ConfigError("api.feed_token is set but api.token is not; without api.token no endpoint "
+                              "asks for a token, so set api.token too")
+        return None
+    if configured is None:
+        return hmac.new(token.encode("utf-8"), b"kokoro-inbox feed", hashlib.sha256).hexdigest()[:32]
+    if hmac.compare_digest(configured.encode("utf-8"), token.encode("utf-8")):
+        raise ConfigError("api.feed_token must differ from api.token: the feed's token only reads")
+    return configured
 
 
 def _lexicon(path: Path) -> tuple:

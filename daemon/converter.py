@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import covers
 from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
 from .config import Config
 from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
@@ -335,7 +336,8 @@ class BookRun:
                       for c in chapters)
         prepared = self.prepared
         tags = BookTags(prepared.title, prepared.author,
-                        ISO639_2.get(prepared.settings.lang or "", ""), marks, prepared.book.cover,
+                        ISO639_2.get(prepared.settings.lang or "", ""), marks,
+                        covers.fitted(prepared.book.cover, covers.BOOK, self.label),
                         narrator=narrator(prepared.settings.voice))
         try:
             outputs = self.audio.finish(tags)

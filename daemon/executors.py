@@ -94,6 +94,7 @@ class SegmentExecutor(Protocol):
 # --------------------------------------------------------------------------- the worker process
 
 def die_with_parent(parent_pid: int) -> None:
+    """In a child process: the kernel kills it when ``parent_pid`` (its parent) dies."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent dies

@@ -4,7 +4,7 @@ RSS 2.0 with the iTunes and Podcasting 2.0 tags podcast apps read: one item per 
 book (newest first; a book split into chapter files one item per file), its enclosure the download URL with the file's length and type,
 ``podcast:chapters`` a JSON chapters file (Podcasting 2.0, version 1.2.0) built from the
 status file's chapter times, and the cover the audio file itself carries (ID3 APIC in an
-MP3, ``covr`` in an M4B), so nothing else has to be kept.
+MP3, ``covr`` in an M4B), taken out of it once into a file of its own (covers.CoverFiles).
 
 The list of books comes from the API's job index (the daemon's journal); what only the
 file knows (its size, whether it has a cover) is read once per book and kept, so a feed
@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from .covers import CoverFiles
 from .files import inside
 from .status import audio_files
 
@@ -49,54 +50,34 @@ class FileFacts:
 
 
 class FileFactsCache:
-    """Size and cover of each book's audio, read once: a finished file does not change
+    """Sizes and cover of each book's audio, read once: a finished file does not change
     (a book converted again is another job, with its own id)."""
 
-    def __init__(self, outbox: Path) -> None:
+    def __init__(self, outbox: Path, covers: CoverFiles) -> None:
         self.outbox = outbox
-        self._facts: dict[tuple[str, str], FileFacts | None] = {}
+        self.covers = covers
+        self._facts: dict[str, list[FileFacts]] = {}
         self._lock = threading.Lock()
 
-    def get(self, job_id: str, output_file: str) -> FileFacts | None:
-        key = (job_id, output_file)
+    def get(self, job_id: str, files: list[str]) -> list[FileFacts] | None:
+        """The facts of each of a finished book's files, in order; None while one is missing."""
         with self._lock:
-            if key in self._facts:
-                return self._facts[key]
-        facts = self._read(output_file)
+            if job_id in self._facts:
+                return self._facts[job_id]
+        facts = self._read(job_id, files)
         with self._lock:
             if facts is not None:  # a file not there yet (or gone) is looked for again next time
-                self._facts[key] = facts
+                self._facts[job_id] = facts
         return facts
 
-    def _read(self, output_file: str) -> FileFacts | None:
+    def _read(self, job_id: str, files: list[str]) -> list[FileFacts] | None:
         try:
-            path = inside(self.outbox, output_file)
-            size = path.stat().st_size
+            paths = [inside(self.outbox, name) for name in files]
+            sizes = [path.stat().st_size for path in paths]
         except (OSError, ValueError):
             return None
-        return FileFacts(size, cover_of(path) is not None)
-
-
-def cover_of(path: Path) -> tuple[bytes, str] | None:
-    """The cover image an MP3 (APIC) or M4B (covr) carries, with its MIME type."""
-    import mutagen
-    from mutagen.mp4 import MP4Cover
-
-    try:
-        audio = mutagen.File(path)
-    except Exception:  # mutagen raises its own errors for any damaged file
-        return None
-    tags = getattr(audio, "tags", None)
-    if tags is None:
-        return None
-    if hasattr(tags, "getall"):  # ID3
-        pictures = tags.getall("APIC")
-        return (pictures[0].data, pictures[0].mime or "image/jpeg") if pictures else None
-    covers = tags.get("covr") if hasattr(tags, "get") else None
-    if covers:
-        kind = "image/png" if covers[0].imageformat == MP4Cover.FORMAT_PNG else "image/jpeg"
-        return bytes(covers[0]), kind
-    return None
+        has_cover = bool(paths) and self.covers.get(job_id, paths[0]) is not None
+        return [FileFacts(size, has_cover) for size in sizes]
 
 
 def chapters_json(record: dict[str, Any]) -> dict[str, Any]:

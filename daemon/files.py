@@ -339,6 +339,24 @@ def name_from_bytes(escaped: str) -> str:
     return os.fsdecode(urllib.parse.unquote_to_bytes(escaped))
 
 
+# Characters that change how a name reads without being seen: C0 and C1 controls (a
+# terminal obeys ESC sequences; a newline fakes a log line), the line and paragraph
+# separators, and the bidirectional marks, embeddings, overrides and isolates (U+202E
+# shows "photo\u202egpj.exe" as "photoexe.jpg").
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def without_hidden(name: str) -> str:
+    """A name the daemon writes, with the characters that hide what it says taken out."""
+    return _HIDDEN.sub("", name)
+
+
+def visible(text: str, keep: str = "") -> str:
+    """``text`` for a terminal or a log line: each hidden character but those in ``keep``
+    written out as ``\\uXXXX`` (also a valid JSON escape of the same character)."""
+    return _HIDDEN.sub(lambda found: found[0] if found[0] in keep else f"\\u{ord(found[0]):04x}", text)
+
+
 def inside(root: Path, relative: str) -> Path:
     """``root / relative`` for a relative path read from a file, refused when it is
     absolute, climbs out with '..', or is empty: names read back are data, not orders."""

@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .converter import narrator
 from .errors import OutputError
-from .files import atomic_write_bytes, fit_name, sync_folder, why_unwritable
+from .files import atomic_write_bytes, fit_name, sync_folder, why_unwritable, without_hidden
 
 if TYPE_CHECKING:
     from .converter import ConversionResult, PreparedBook
@@ -55,9 +55,9 @@ MAX_TAKEN = 1000  # 'Title (2)' ... a library with more copies of one book has a
 
 # Audiobookshelf's sanitizeFilename, rule for rule: characters Windows and SMB refuse,
 # control characters, names that are only dots, Windows device names, trailing dots and
-# spaces; the first colon becomes ' - ' ("Dune: Messiah" -> "Dune - Messiah").
+# spaces; the first colon becomes ' - ' ("Dune: Messiah" -> "Dune - Messiah").  Ours on
+# top: no bidirectional controls either (files.without_hidden).
 _ILLEGAL = re.compile(r'[/?<>\\:*|"]')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _TRAILING = re.compile(r"[. ]+$")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -89,10 +89,11 @@ class Placement:
 # --------------------------------------------------------------------------- names
 
 def sanitize(name: str) -> str:
-    """A file or folder name as Audiobookshelf writes it, plus two rules of ours:
-    no leading dot (the scanner would skip a hidden folder) and at most NAME_MAX bytes."""
+    """A file or folder name as Audiobookshelf writes it, plus rules of ours: no
+    bidirectional controls, no leading dot (the scanner would skip a hidden folder) and at
+    most NAME_MAX bytes."""
     name = " ".join(unicodedata.normalize("NFC", name).split())  # tabs and line breaks are spaces here
-    name = _CONTROL.sub("", _ILLEGAL.sub("", name.replace(":", " - ", 1)))
+    name = without_hidden(_ILLEGAL.sub("", name.replace(":", " - ", 1)))
     name = " ".join(name.split())
     if _DEVICE.match(name):
         name = ""

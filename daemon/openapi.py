@@ -138,7 +138,8 @@ OPENAPI: dict[str, Any] = {
         "/download/{job_id}": {"get": {
             "summary": "The job's MP3 (Range, ETag, Last-Modified supported)",
             "description": "With api.token set, the token may also come as ?access_token= (RFC 6750), "
-                           "for audio players and links that cannot send a header; no other route takes it.",
+                           "for audio players and links that cannot send a header; only this route and the "
+                           "feed's take it, and they also take the feed's read-only token (api.feed_token).",
             "parameters": [_JOB_ID, {"name": "access_token", "in": "query", "required": False,
                                      "schema": {"type": "string"}},
                            {"name": "part", "in": "query", "required": False,
@@ -159,8 +160,9 @@ OPENAPI: dict[str, Any] = {
                            "chapter files has one item per file, /download/{job_id}?part=N): the enclosure is "
                            "/download/{job_id} with its length and type, podcast:chapters points at "
                            "/chapters/{job_id}, itunes:image at /cover/{job_id}. URLs are absolute, from "
-                           "api.public_url or the request's Host, and carry ?access_token= when api.token "
-                           "is set. ETag and If-None-Match are supported.",
+                           "api.public_url or the request's Host, and carry ?access_token= with the feed's "
+                           "read-only token (api.feed_token, never api.token) when api.token is set. ETag and "
+                           "If-None-Match are supported.",
             "parameters": [_TOKEN_QUERY],
             "responses": {"200": {"description": "The feed", "content": {"application/rss+xml": {
                 "schema": {"type": "string"}}}},

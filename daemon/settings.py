@@ -149,12 +149,34 @@ def load_sidecar(path: Path) -> dict[str, Any]:
 
 
 def sidecar_of(book: Path) -> Path | None:
-    """The book's own settings file, ``<stem>.yaml`` or ``.yml``, if there is one."""
+    """The book's own settings file, ``<stem>.yaml`` or ``.yml``, if there is one.  A
+    folder's own files are not a book's sidecar: ``folder.yaml`` never (a book named
+    ``folder.epub`` takes ``folder.yml``), ``lexicon.yaml`` unless it holds book settings
+    (``_lexicon_is_a_sidecar``)."""
     for suffix in SIDECAR_SUFFIXES:
         candidate = book.with_suffix(suffix)
-        if candidate.is_file():
+        if candidate.is_file() and candidate.name != FOLDER_DEFAULTS and \
+                (candidate.name != LEXICON_FILE or _lexicon_is_a_sidecar(candidate)):
             return candidate
     return None
+
+
+def _lexicon_is_a_sidecar(lexicon: Path) -> bool:
+    """Whether ``lexicon.yaml`` is the sidecar of a book named ``lexicon.epub`` beside it,
+    rather than the folder's lexicon.  What it holds decides, since book settings and
+    pronunciations share no shape: only settings keys (voice, speed, pronounce ...) with
+    such a book there make it that book's sidecar, and then it is no lexicon for the
+    other books ("She raised her am_adam"); anything else stays the folder's lexicon and
+    is not moved away with that book.  So neither the book's voice nor the folder's words
+    are lost."""
+    stem = Path(LEXICON_FILE).stem
+    if not any(p.suffix.lower() == ".epub" for p in lexicon.parent.glob(f"{stem}.*")):
+        return False
+    try:
+        data = load_sidecar(lexicon)
+    except InvalidSetting:
+        return False  # read as the lexicon, whose error then names the file
+    return bool(data) and set(data) <= set(KEYS)
 
 
 def requested_settings(book: Path, defaults: "BookSettings", inbox: Path | None = None,
@@ -168,7 +190,7 @@ def requested_settings(book: Path, defaults: "BookSettings", inbox: Path | None 
     """
     settings = defaults
     for folder in _folders_down_to(book.parent, inbox):
-        if (folder / LEXICON_FILE).is_file():
+        if (folder / LEXICON_FILE).is_file() and not _lexicon_is_a_sidecar(folder / LEXICON_FILE):
             lexicon = parse_lexicon(load_sidecar(folder / LEXICON_FILE), _shown_path(folder / LEXICON_FILE))
             settings = replace(settings, pronounce=merge_lexicons(settings.pronounce, lexicon))
         if (folder / FOLDER_DEFAULTS).is_file():

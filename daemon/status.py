@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import InboxError
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
-    shown_name
+    shown_name, without_hidden
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +287,13 @@ class JobStore:
         """A status-file name no other job has: 'Book', else 'Book (2)', 'Book (3)', ...
 
         The name leaves room for the audiobook's suffix, so 'Book.mp3' fits as well; a
-        'Book.m4b' or a folder 'Book' (one file per chapter) takes the name too.
+        'Book.m4b' or a folder 'Book' (one file per chapter) takes the name too.  Control
+        and bidirectional characters of the inbox's names are left out: the outbox is
+        written by the daemon, and its names must read as what they are.
         """
+        parts = (without_hidden(part) for part in relative_stem.split("/"))
+        relative_stem = "/".join(part if part not in ("", ".", "..") else "_" for part in parts)
+
         def taken(status_file: Path) -> bool:
             stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
             return (stem in self._stems or os.path.lexists(status_file)

@@ -2,9 +2,12 @@
 
 The API may run inside the daemon or on its own (``kokoro-inbox api``), and its threads
 must not carry a 300 MB model, so a sample is made by a short-lived process of its own
-(``python -m daemon.voice_samples``) with the real model, one at a time, and written
-atomically into ``<processing>/voice-samples/``.  The request that asked waits a few
-seconds for it; a slower one gets 202 with Retry-After and finds it ready next time.
+(``python -m daemon.voice_samples``) with the real model, and written atomically into
+``<processing>/voice-samples/``.  A request never waits for it: it is answered 202 with
+Retry-After at once and finds the sample ready a few seconds later, so twenty people
+pressing ▶ hold no API thread.  One thread makes the samples asked for, one process at
+a time (each holds a whole model); the process dies with the API that started it
+(PR_SET_PDEATHSIG), whether that is the daemon or ``kokoro-inbox api``, killed or stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 from .errors import InboxError, ModelMissing
@@ -52,53 +56,56 @@ class SampleUnavailable(InboxError):
 
 
 class VoiceSamples:
-    """Samples on disk, and the one process at a time that makes a missing one."""
+    """Samples on disk, and the one thread that makes those asked for, in the order asked."""
 
     def __init__(self, folder: Path, models_dir: Path, variant: str) -> None:
         self.folder = folder / f"v{SAMPLES_VERSION}"
         self.models_dir, self.variant = models_dir, variant
         self._lock = threading.Lock()
-        self._making: dict[str, threading.Event] = {}
+        self._waiting: deque[str] = deque()  # voices asked for and not made yet, oldest first
+        self._asked: set[str] = set()  # the same voices, and the one being made
         self._failed: dict[str, str] = {}
-        self._one_at_a_time = threading.Semaphore(1)  # each process holds a whole model in memory
+        self._maker: threading.Thread | None = None
 
     def path(self, voice: str) -> Path:
         return self.folder / f"{voice}.wav"
 
-    def get(self, voice: str, wait: float) -> Path | None:
-        """The sample's file; None while it is still being made after ``wait`` seconds.
-        Raises SampleUnavailable when making it failed (the next request tries again)."""
+    def get(self, voice: str) -> Path | None:
+        """The sample's file; None while it is being made (asked for now if it was not yet):
+        never waits.  Raises SampleUnavailable when making it failed (the next request
+        tries again)."""
         target = self.path(voice)
         if target.is_file():
             return target
         with self._lock:
             if voice in self._failed:
                 raise SampleUnavailable(self._failed.pop(voice))
-            done = self._making.get(voice)
-            if done is None:
-                done = self._making[voice] = threading.Event()
-                threading.Thread(target=self._make, args=(voice, done), name=f"sample-{voice}",
-                                 daemon=True).start()
-        done.wait(wait)
-        with self._lock:
-            if voice in self._failed and not target.is_file():
-                raise SampleUnavailable(self._failed.pop(voice))
-        return target if target.is_file() else None
+            if voice not in self._asked:
+                self._asked.add(voice)
+                self._waiting.append(voice)
+                if self._maker is None:
+                    self._maker = threading.Thread(target=self._make_all, name="voice-samples", daemon=True)
+                    self._maker.start()
+        return None
 
-    def _make(self, voice: str, done: threading.Event) -> None:
-        try:
-            with self._one_at_a_time:
+    def _make_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._maker = None  # under the lock: the next get() starts a new maker
+                    return
+                voice = self._waiting.popleft()
+            try:
                 if not self.path(voice).is_file():
                     self._run(voice)
-        except Exception as error:  # any failure is the sample's, never the API's
-            message = error.message if isinstance(error, InboxError) else f"cannot make the sample: {error}"
-            log.warning("voice sample %s: %s", voice, message)
-            with self._lock:
-                self._failed[voice] = message
-        finally:
-            with self._lock:
-                self._making.pop(voice, None)
-            done.set()
+            except Exception as error:  # any failure is the sample's, never the API's
+                message = error.message if isinstance(error, InboxError) else f"cannot make the sample: {error}"
+                log.warning("voice sample %s: %s", voice, message)
+                with self._lock:
+                    self._failed[voice] = message
+            finally:
+                with self._lock:
+                    self._asked.discard(voice)
 
     def _run(self, voice: str) -> None:
         from .models import resolve
@@ -107,9 +114,12 @@ class VoiceSamples:
         self.folder.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
                                                                          os.environ.get("PYTHONPATH")]))}
-        result = subprocess.run([sys.executable, "-m", "daemon.voice_samples", str(model), str(voices), voice,
-                                 str(self.path(voice))], env=env, capture_output=True, text=True,
-                                timeout=MAKE_TIMEOUT)
+        try:
+            result = subprocess.run([sys.executable, "-m", "daemon.voice_samples", str(model), str(voices), voice,
+                                     str(self.path(voice)), str(os.getpid())], env=env, capture_output=True,
+                                    text=True, timeout=MAKE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise SampleUnavailable(f"the sample process took more than {MAKE_TIMEOUT:.0f} s") from None
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise SampleUnavailable(f"the sample process failed: {last}")
@@ -130,6 +140,9 @@ def make_sample(model: str, voices: str, voice: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    from .executors import die_with_parent
+
+    die_with_parent(int(sys.argv[5]))  # an API killed or stopped takes its sample process along
     try:
         make_sample(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))
     except ModelMissing as missing:

@@ -680,3 +680,150 @@ def test_the_page_shows_a_page_of_jobs_more_on_demand_and_searches(api):
     listed = [url for url in asked if "/jobs" in url]
     assert listed and all("limit=" in url for url in listed), listed
     assert not [url for url in asked if "access_token" in url and "/download/" not in url]
+
+
+# --------------------------------------------------------------------------- covers
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_concurrent_requests_for_a_huge_cover_are_served_from_one_file_in_flat_memory(api, tmp_path):
+    import soundfile
+    from mutagen.id3 import APIC, ID3
+
+    from .epubs import tiny_png
+
+    planted: list[Job] = []
+
+    def plant(server: StandaloneApi) -> None:
+        planted.append(completed_with_mp3(server))
+        mp3 = server.outbox / planted[0].output_file
+        soundfile.write(mp3, [0.0] * 24000, 24000, format="MP3")
+        tags = ID3()  # a PNG that fits the cap, padded to 40 MB (players and Pillow ignore what follows it)
+        tags.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=tiny_png() + bytes(40 << 20)))
+        tags.save(mp3)
+
+    server = api(plant)
+    url = f"{server.url}/cover/{planted[0].job_id}"
+    before = _peak_rss_mb(server.process.pid)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.get(url, timeout=60), range(8)))
+    grown = _peak_rss_mb(server.process.pid) - before
+    assert [a.status_code for a in answers] == [200] * 8
+    assert {a.headers["Content-Type"] for a in answers} == {"image/jpeg"}  # refitted: 40 MB is over the cap
+    assert all(len(a.content) <= 300_000 for a in answers)
+    [made] = list((server.processing / "covers").iterdir())
+    assert made.name == f"{planted[0].job_id}.jpg" and made.read_bytes() == answers[0].content
+    # one tag block read once (+160 MB here); before, eight at once: +1,040 MB
+    assert grown < 240, f"the API's peak memory grew by {grown:.0f} MB"
+
+
+# --------------------------------------------------------------------------- voice samples
+
+def _children(pid: int, marker: str) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid`` and whose command line has ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        state, parent = stat.rpartition(")")[2].split()[:2]
+        if int(parent) == pid and state != "Z" and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api(api, real_models):
+    from daemon.languages import VOICES
+
+    server = api()
+    voices = list(VOICES)[:20]
+    with ThreadPoolExecutor(20) as pool:
+        samples = [pool.submit(requests.get, f"{server.url}/voices/{v}/sample", timeout=30) for v in voices]
+        time.sleep(0.2)  # the sample requests arrive first
+        began = time.monotonic()
+        health = requests.get(f"{server.url}/health", timeout=30)
+        waited = time.monotonic() - began
+        answers = [s.result() for s in samples]
+    assert health.status_code == 503 and waited < 1.0, f"/health took {waited:.1f} s"  # before: 9.5 s
+    assert {a.status_code for a in answers} == {202} and {a.headers["Retry-After"] for a in answers} == {"3"}
+    deadline = time.monotonic() + 10
+    while not (makers := _children(server.process.pid, "daemon.voice_samples")):
+        assert time.monotonic() < deadline, "no sample process started"
+        time.sleep(0.05)
+    assert len(makers) == 1  # one at a time, however many were asked for
+    server.process.kill()
+    server.process.wait(10)
+    deadline = time.monotonic() + 5
+    while _alive(makers[0]):
+        assert time.monotonic() < deadline, "the sample process outlived the API"
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- the feed's token
+
+def test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else(api, tmp_path):
+    from daemon.config import feed_token
+
+    planted: list[Job] = []
+    server = api(lambda s: planted.append(completed_with_mp3(s)), api__token="s3cret")
+    job, feed = planted[0], feed_token("s3cret", None)
+    as_feed, as_admin = {"Authorization": f"Bearer {feed}"}, {"Authorization": "Bearer s3cret"}
+    listing = requests.get(f"{server.url}/feed.xml", params={"access_token": feed})
+    assert listing.status_code == 200
+    assert set(re.findall(r"access_token=([^&\"]+)", listing.text)) == {feed}  # before: the admin token
+    assert "s3cret" not in listing.text
+    readable = [f"/download/{job.job_id}", f"/chapters/{job.job_id}", "/feed.xml"]
+    for path in readable:
+        assert requests.get(server.url + path, params={"access_token": feed}).status_code == 200, path
+        assert requests.get(server.url + path, headers=as_feed).status_code == 200, path
+    assert requests.get(f"{server.url}/cover/{job.job_id}", headers=as_feed).status_code == 404  # no cover, not 401
+    book = simple_book(tmp_path / "b.epub", [("One", ["The fog lifted."])])
+    refused = [("GET", f"/status/{job.job_id}"), ("GET", "/jobs"), ("GET", "/metrics"), ("GET", "/voices"),
+               ("GET", "/languages"), ("DELETE", f"/jobs/{job.job_id}"), ("GET", "/voices/af_heart/sample")]
+    for method, path in refused:
+        assert requests.request(method, server.url + path, headers=as_feed).status_code == 401, path
+        assert requests.request(method, server.url + path, params={"access_token": feed}).status_code == 401, path
+    with open(book, "rb") as handle:
+        upload = requests.post(f"{server.url}/convert", headers=as_feed, files={"file": handle},
+                               data={"voice": "af_heart"})
+    assert upload.status_code == 401 and not server.tickets()
+    for method, path in refused[:-1] + [("GET", readable[0]), ("GET", readable[2])]:  # the admin token: all
+        assert requests.request(method, server.url + path, headers=as_admin).status_code in (200, 409), path
+    with open(book, "rb") as handle:
+        assert requests.post(f"{server.url}/convert", headers=as_admin, files={"file": handle},
+                             data={"voice": "af_heart"}).status_code == 202
+
+
+def test_a_part_in_other_digits_and_a_host_with_userinfo_are_refused_and_never_echoed(api):
+    planted: list[Job] = []
+    server = api(lambda s: planted.append(completed_with_mp3(s)))
+    download = f"{server.url}/download/{planted[0].job_id}"
+    for part in ("%B2", "%C2%B2", "%D9%A3", "+1", "1%00"):  # "²" and "٣" are digits to str.isdigit()
+        answer = requests.get(f"{download}?part={part}")
+        assert answer.status_code == 400 and answer.json()["detail"]["loc"] == ["query", "part"], part
+    assert requests.get(f"{download}?part=1").status_code == 200
+    for host in ("[::1]@evil.example", "127.0.0.1@evil.example", f"[::1]:{server.port}@evil.example",
+                 "[evil.example]", "localhost:80:80", "localhost/evil", "localhost:99999", "::1"):
+        answer = requests.get(f"{server.url}/feed.xml", headers={"Host": host})
+        assert answer.status_code == 400 and answer.json()["detail"]["loc"] == ["header", "Host"], host
+    assert "Traceback" not in server.log_text()  # before: 500 and a traceback for "²"
+    proxied = api(api__allowed_hosts=["*"])  # the check off: the feed's links still name no stranger
+    feed = requests.get(f"{proxied.url}/feed.xml", headers={"Host": "[::1]@evil.example"})
+    assert feed.status_code == 200 and "evil.example" not in feed.text
+    assert re.search(rf'<atom:link href="http://[a-z0-9.-]+:{proxied.port}/feed.xml"', feed.text)  # this machine
+    named = requests.get(f"{proxied.url}/feed.xml", headers={"Host": f"[::1]:{proxied.port}"})
+    assert f'href="http://[::1]:{proxied.port}/feed.xml"' in named.text

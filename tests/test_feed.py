@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import requests
 
+from daemon.config import feed_token
 from daemon.feed import FeedLinks, FileFacts, build_feed, chapters_json
 
 from .daemon_helpers import free_port
@@ -16,6 +17,7 @@ from .epubs import simple_book, tiny_png
 
 TEXT = ["The fog lifted at last over the river.", "Then the lamps went out one by one."]
 TOKEN = "s3cret/+token"
+FEED_TOKEN = feed_token(TOKEN, None)  # what the feed's links carry: read-only, derived from TOKEN
 
 
 def test_the_feed_lists_finished_books_and_everything_it_names_can_be_fetched(tmp_path, daemon):
@@ -45,7 +47,7 @@ def test_the_feed_lists_finished_books_and_everything_it_names_can_be_fetched(tm
     for entry in parsed.entries:
         [enclosure] = entry.enclosures
         assert enclosure.type == "audio/mpeg" and enclosure.href.startswith(url + "/download/")
-        assert parse_qs(urlsplit(enclosure.href).query)["access_token"] == [TOKEN]
+        assert parse_qs(urlsplit(enclosure.href).query)["access_token"] == [FEED_TOKEN]
         audio = requests.get(enclosure.href)  # the app's request: the token in the URL, no header
         assert audio.status_code == 200 and len(audio.content) == int(enclosure.length) > 1000
 
@@ -102,7 +104,7 @@ def test_a_book_split_into_chapter_files_is_one_episode_per_file(tmp_path, daemo
     for entry, name in zip(parsed.entries, reversed(job["output_files"])):
         [enclosure] = entry.enclosures
         query = parse_qs(urlsplit(enclosure.href).query)
-        assert query["access_token"] == [TOKEN] and query["part"] == [entry.id.rsplit("/", 1)[1]]
+        assert query["access_token"] == [FEED_TOKEN] and query["part"] == [entry.id.rsplit("/", 1)[1]]
         audio = requests.get(enclosure.href)
         assert audio.status_code == 200 and audio.content == (running.outbox / name).read_bytes()
         assert len(audio.content) == int(enclosure.length)

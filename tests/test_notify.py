@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +59,41 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+class Trickler:
+    """A receiver that takes the request, then answers one byte every 2 s: each read is
+    quick, so no read timeout ever fires, but the answer takes minutes."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            threading.Thread(target=self._drip, args=(connection,), daemon=True).start()
+
+    @staticmethod
+    def _drip(connection: socket.socket) -> None:
+        try:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                connection.sendall(bytes([byte]))
+                time.sleep(2)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
 
 
 def dead_url() -> str:
@@ -121,3 +157,28 @@ def test_the_daemon_tells_a_receiver_when_books_start_finish_and_fail(tmp_path, 
     assert failed["message"].endswith(f"#{bad_id}")
     assert "Converting: The Fog" in by_title
     assert running.stop() == 0  # with the dead receiver's retries still pending: they never hold a stop
+
+
+def test_a_trickling_receiver_delays_nobody_else_and_is_one_warning_without_its_secret(receiver, caplog):
+    trickler = Trickler()
+    notifications = Notifications([f"json://kokoro:hunter2@127.0.0.1:{trickler.port}/", receiver.url],
+                                  ["completed"], None, backoff=0.05, timeout=1.0)
+    notifications.start()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="daemon.notify"):
+            began = time.monotonic()
+            for number in range(6):
+                notifications.announce("completed", {"job_id": f"j{number}", "title": f"Book {number}"})
+            assert len(receiver.wait(6, timeout=5)) == 6  # before: 0 of 6 in 66 s
+            assert time.monotonic() - began < 5
+            deadline = time.monotonic() + 15  # each try has its deadline: every message is given up
+            while sum("did not reach" in r.getMessage() for r in caplog.records) < 6:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.05)
+    finally:
+        notifications.close()
+        trickler.close()
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.startswith(f"job j0: the completed notification did not reach json://kokoro:") \
+        and f"127.0.0.1:{trickler.port}" in warning and "no answer within 1 s" in warning
+    assert "hunter2" not in caplog.text

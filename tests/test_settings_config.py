@@ -177,3 +177,51 @@ def test_config_example_documents_every_key_with_its_default():
                 assert where[key] == default or list(where[key] or []) == list(default or []), \
                     f"{section}.{key}: {where[key]!r} in the example, {default!r} in fact"
     load_config(example, environ={})
+
+
+def test_the_feed_token_is_its_own_or_derived_and_never_the_admin_token(tmp_path):
+    def feed(**api) -> str | None:
+        return load_config(None, {f"api.{key}": value for key, value in api.items()}, environ={}).api_feed_token
+
+    derived = feed(token="s3cret")
+    assert derived and len(derived) == 32 and "s3cret" not in derived
+    assert feed(token="s3cret") == derived != feed(token="other")  # the same after a restart
+    assert feed(token="s3cret", feed_token="podcasts-only") == "podcasts-only"
+    assert feed() is None  # no token at all: nothing asks for one
+    assert load_config(None, environ={"KOKORO_INBOX_API_TOKEN": "s3cret",
+                                      "KOKORO_INBOX_API_FEED_TOKEN": "0123"}).api_feed_token == "0123"
+    with pytest.raises(ConfigError, match="api.feed_token must differ from api.token"):
+        feed(token="s3cret", feed_token="s3cret")
+    with pytest.raises(ConfigError, match="api.feed_token is set but api.token is not"):
+        feed(feed_token="podcasts-only")
+
+
+def test_a_book_named_lexicon_keeps_its_sidecar_and_the_folder_keeps_its_lexicon(tmp_path):
+    from daemon.settings import requested_settings, sidecar_of
+
+    def settings(folder: Path, name: str) -> BookSettings:
+        return requested_settings(folder / name, BookSettings(), inbox=tmp_path)
+
+    sidecar = tmp_path / "sidecar"  # lexicon.epub with its own settings, beside another book
+    sidecar.mkdir()
+    for name in ("lexicon.epub", "other.epub"):
+        (sidecar / name).write_bytes(b"PK")
+    (sidecar / "lexicon.yaml").write_text("voice: am_adam\n")
+    assert sidecar_of(sidecar / "lexicon.epub") == sidecar / "lexicon.yaml"
+    assert settings(sidecar, "lexicon.epub").voice == "am_adam"
+    other = settings(sidecar, "other.epub")
+    assert other.pronounce == () and other.voice is None  # before: "voice" was read as "am_adam"
+
+    words = tmp_path / "words"  # the folder's lexicon, and a book that happens to be named lexicon.epub
+    words.mkdir()
+    for name in ("lexicon.epub", "other.epub", "folder.epub"):
+        (words / name).write_bytes(b"PK")
+    (words / "lexicon.yaml").write_text("Hyde: /hˈaɪd/\n")
+    (words / "folder.yaml").write_text("speed: 1.5\n")
+    assert sidecar_of(words / "lexicon.epub") is None  # it stays for the other books
+    assert sidecar_of(words / "folder.epub") is None  # folder.yaml is always the folder's
+    for name in ("lexicon.epub", "other.epub", "folder.epub"):
+        found = settings(words, name)
+        assert [entry.word for entry in found.pronounce] == ["Hyde"] and found.speed == 1.5, name
+    (words / "folder.yml").write_text("speed: 0.8\n")
+    assert sidecar_of(words / "folder.epub") == words / "folder.yml"

@@ -55,6 +55,8 @@ def test_upload_through_the_page_and_watch_it_finish(tmp_path):
             links = split.locator("ol.parts a[download]")
             expect(links).to_have_text(["01 - Fog.mp3", "02 - Rain.mp3"])
             assert links.nth(1).get_attribute("href").endswith("?part=2")
+            page.click("#feed-box summary")  # the podcast's address, as the feed names itself
+            expect(page.locator("#feed")).to_have_text(daemon.url + "/feed.xml")
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
             browser.close()
     finally:

@@ -10,14 +10,18 @@ function headers() {
   return tokenInput.value ? { Authorization: "Bearer " + tokenInput.value } : {};
 }
 
-async function getJSON(path) {
+async function fetchOk(path) {
   const response = await fetch(path, { headers: headers() });
   if (response.status === 401) { $("token-box").open = true; throw new Error("This server needs an access token."); }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new Error(body.detail ? body.detail.msg : "The server answered " + response.status + ".");
   }
-  return response.json();
+  return response;
+}
+
+async function getJSON(path) {
+  return (await fetchOk(path)).json();
 }
 
 function clock(seconds) {
@@ -196,7 +200,9 @@ function followLanguage(wanted) {
 
 $("lang").addEventListener("change", () => followLanguage());
 
-// A few seconds of the chosen voice; the first time the server makes it (202 + Retry-After).
+// A few seconds of the chosen voice; the first time the server makes it, answering 202 with
+// Retry-After at once until it is there (it makes one at a time: a few may wait their turn).
+const SAMPLE_PATIENCE_MS = 120000;
 let sampleAudio = null;
 $("listen").addEventListener("click", async () => {
   const detail = voiceDetails.find((d) => d.id === $("voice").value);
@@ -204,7 +210,8 @@ $("listen").addEventListener("click", async () => {
   $("listen").disabled = true;
   $("message").textContent = "Getting a sample of " + detail.label + "…";
   try {
-    for (let tries = 0; tries < 12; tries++) {
+    const deadline = Date.now() + SAMPLE_PATIENCE_MS;
+    while (Date.now() < deadline) {
       const response = await fetch(detail.sample, { headers: headers() });
       if (response.status === 202) {
         $("message").textContent = "Making a sample of " + detail.label + "…";
@@ -248,6 +255,21 @@ $("upload").addEventListener("submit", (event) => {
   progress.hidden = false;
   progress.value = 0;
   request.send(form);
+});
+
+// The feed's address, with its read-only token when the server has one: the feed names
+// itself (atom:link rel="self"), so it is asked for only when someone opens "Podcast".
+$("feed-box").addEventListener("toggle", async () => {
+  if (!$("feed-box").open) return;
+  try {
+    const text = await (await fetchOk("/feed.xml")).text();
+    const feed = new DOMParser().parseFromString(text, "application/xml");
+    const self = [...feed.getElementsByTagNameNS("http://www.w3.org/2005/Atom", "link")]
+      .find((link) => link.getAttribute("rel") === "self");
+    if (self) $("feed").href = $("feed").textContent = self.getAttribute("href");
+  } catch (error) {
+    $("feed").textContent = error.message;
+  }
 });
 
 fillPickers();
