@@ -22,6 +22,15 @@ restart, a name that is not UTF-8, a lone surrogate in a sidecar, a book over
 its reading budget, "Hello" and 200,000 dots while /health is polled, a late
 sidecar and macOS ``._`` files, a full disk, the retention policy, and a
 failed copy that goes on growing.  ``--only-nas`` runs that part alone.
+
+Last, issue 13's other points, each replayed by the test that reproduces it
+with real processes (a trickling notification receiver, 8 concurrent requests
+for a 40 MB cover, a 300-chapter split book, 20 voice-sample requests, the
+feed's token, hostile ``?part=`` and ``Host``, hidden characters in names, a
+book named ``lexicon.epub``, a Dask worker with other model files, a TLS
+cluster and a client without its certificate, deep markup, 100,000 lexicon
+entries, every text rule on 10^5-10^6 repeated characters): one home for each
+replay, run here as the bench's cases.
 """
 
 from __future__ import annotations
@@ -84,6 +93,16 @@ def statuses(outbox: Path) -> list[dict]:
 
 def by_source(outbox: Path) -> dict[str, dict]:
     return {s["source"]: s for s in statuses(outbox) if s.get("source")}
+
+
+def health_seconds(d: Daemon) -> float:
+    """How long /health took to answer (10 s when it did not)."""
+    began = time.perf_counter()
+    try:
+        requests.get(f"{d.url}/health", timeout=10)
+    except requests.RequestException:
+        return 10.0
+    return time.perf_counter() - began
 
 
 def wait(condition, timeout: float) -> bool:
@@ -172,12 +191,7 @@ def stalled_clients(d: Daemon, seconds: float = 25.0) -> None:
     latencies = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        began = time.perf_counter()
-        try:
-            requests.get(f"{d.url}/health", timeout=10)
-            latencies.append(time.perf_counter() - began)
-        except requests.RequestException:
-            latencies.append(10.0)
+        latencies.append(health_seconds(d))
         for sock in drippers:
             try:
                 sock.sendall(b"E")
@@ -296,12 +310,7 @@ def dots_book(d: Daemon, work: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and by_source(d.outbox).get("Dots.epub", {}).get("status") \
             not in ("completed", "failed"):
-        began = time.perf_counter()
-        try:
-            requests.get(f"{d.url}/health", timeout=10)
-            latencies.append(time.perf_counter() - began)
-        except requests.RequestException:
-            latencies.append(10.0)
+        latencies.append(health_seconds(d))
         time.sleep(0.2)
     status = by_source(d.outbox).get("Dots.epub", {}).get("status")
     worst = max(latencies, default=0) * 1000
@@ -422,12 +431,54 @@ def share(work: Path) -> None:
         case(work)
 
 
+# --------------------------------------------------------------------------- the rest (issue 13)
+
+REPLAYED = [
+    ("a trickling notification receiver delays nobody else, one warning without its secret",
+     "tests/test_notify.py::test_a_trickling_receiver_delays_nobody_else_and_is_one_warning_without_its_secret"),
+    ("a 300-chapter book split into files carries the cover once, thumbnails after",
+     "tests/test_covers.py::test_a_book_split_into_chapters_carries_the_cover_once_and_thumbnails_after"),
+    ("8 concurrent requests for a huge cover: one file, flat memory",
+     "tests/test_api_faults.py::test_concurrent_requests_for_a_huge_cover_are_served_from_one_file_in_flat_memory"),
+    ("20 voice-sample requests hold no API thread; the sample process dies with the API",
+     "tests/test_api_faults.py::test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api"),
+    ("the feed's token reads the feed and what it links to, nothing else",
+     "tests/test_api_faults.py::test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else"),
+    ("?part=%B2 and Host: [::1]@evil.example are refused and never echoed",
+     "tests/test_api_faults.py::test_a_part_in_other_digits_and_a_host_with_userinfo_are_refused_and_never_echoed"),
+    ("bidirectional and control characters: left out of names written, escaped in status and the log",
+     "tests/test_hidden_characters.py"),
+    ("a book named lexicon.epub keeps its sidecar, the folder its lexicon",
+     "tests/test_settings_config.py::test_a_book_named_lexicon_keeps_its_sidecar_and_the_folder_keeps_its_lexicon"),
+    ("a Dask worker with other model files is kept out; the book waits for a good one",
+     "tests/test_dask.py::test_a_worker_with_other_files_is_kept_out_and_the_book_waits_for_a_good_one"),
+    ("a TLS cluster reads a book and refuses whoever has no certificate of its CA",
+     "tests/test_dask.py::test_a_tls_cluster_reads_a_book_and_refuses_whoever_has_no_certificate_of_its_ca"),
+    ("deep markup is read whole or refused with a sentence, never dropped",
+     "tests/test_epub_quirks.py -k nest"),
+    ("every text rule is linear on 10^5-10^6 repeated characters; lexicons capped, one pass",
+     "tests/test_linear_time.py"),
+    ("100,000 lexicon entries in 20 folders are refused in a sentence",
+     "tests/test_pronounce.py -k entries"),
+]
+
+
+def replayed() -> None:
+    for case, target in REPLAYED:
+        began = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *target.split()],
+                                cwd=ROOT, capture_output=True, text=True, timeout=900)
+        summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+        check(case, result.returncode == 0, f"{summary} ({time.monotonic() - began:.0f} s)")
+
+
 # --------------------------------------------------------------------------- the run
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--books", type=int, default=10)
     parser.add_argument("--only-nas", action="store_true", help="only the share's and the text's cases")
+    parser.add_argument("--no-replays", action="store_true", help="leave out the cases replayed by tests")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kokoro-faults-"))
     started = time.monotonic()
@@ -435,6 +486,8 @@ def main() -> int:
         if not args.only_nas:
             run(work / "hostile", args.books)
         share(work / "share")
+        if not args.no_replays:
+            replayed()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     failed = [case for case, ok, _ in results if not ok]
