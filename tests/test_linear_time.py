@@ -20,6 +20,8 @@ from typing import Callable, Iterator
 
 import pytest
 
+from daemon.book_text import Paragraph
+from daemon.chapters import _headings_into_next, _Part
 from daemon.converter import prepare
 from daemon.normalize import normalize
 from daemon.pronounce import parse_lexicon, respell
@@ -190,3 +192,15 @@ def test_a_book_of_hello_and_200000_full_stops_plans_like_any_other(tmp_path):
     baseline = _best(plan(ordinary), "", 2, 60.0)
     took = _best(plan(hostile), "", 2, max(5.0, 20 * baseline))
     assert took < 5 * baseline, f"{took:.1f} s for the hostile book, {baseline:.1f} s for an ordinary one"
+
+
+def test_many_section_headings_move_into_the_chapter_in_linear_time():
+    """Headings before a chapter were put in front of it one at a time, each moving the rest."""
+    heading = Paragraph("Part", heading=True, kind="heading")
+
+    def merge(n: int) -> None:
+        parts = [_Part("Part", [heading], None, i) for i in range(n // 2)]
+        parts.append(_Part("Chapter", [Paragraph("Words. " * 300)], None, n))
+        _headings_into_next(parts)
+
+    _assert_linear(merge, lambda n: n, size=20_000)
