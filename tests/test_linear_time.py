@@ -23,6 +23,7 @@ import pytest
 from daemon.book_text import Paragraph
 from daemon.chapters import _headings_into_next, _Part
 from daemon.converter import prepare
+from daemon.epub import read_book
 from daemon.normalize import normalize
 from daemon.pronounce import parse_lexicon, respell
 from daemon.settings import BookSettings
@@ -192,6 +193,17 @@ def test_a_book_of_hello_and_200000_full_stops_plans_like_any_other(tmp_path):
     baseline = _best(plan(ordinary), "", 2, 60.0)
     took = _best(plan(hostile), "", 2, max(5.0, 20 * baseline))
     assert took < 5 * baseline, f"{took:.1f} s for the hostile book, {baseline:.1f} s for an ordinary one"
+
+
+def test_a_note_of_many_links_is_read_in_linear_time(tmp_path):
+    """Each link in a note joined all the note's text read so far, to see if any was said."""
+    def book(n: int):
+        links = '<a href="#t">w</a> ' * (n // 20)
+        note = f'<aside epub:type="footnote" id="n1"><p><a href="#r">1</a> {links}</p></aside>'
+        return simple_book(tmp_path / f"note{n}.epub",
+                           [("One", ['<p id="r">Text<a epub:type="noteref" href="#n1">1</a>.</p>', note])])
+
+    _assert_linear(lambda path: read_book(path), book, size=20_000)
 
 
 def test_many_section_headings_move_into_the_chapter_in_linear_time():
