@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 from lxml import etree
@@ -153,24 +154,51 @@ class NoteIndex:
         self.bodies: set[etree._Element] = set()  # note elements, never read where they stand
         ids = {(path, el.get("id")): el for path, root in documents.items()
                for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        in_note = _NoteAncestry()
+        bodies: dict[etree._Element, etree._Element] = {}  # target -> the note holding it
+        references: list[tuple[etree._Element, etree._Element]] = []  # (link, note body)
         for path, root in documents.items():
             for link in root.iter("{*}a"):
                 href = link.get("href")
                 if not href or "#" not in href:
                     continue
                 target = ids.get(resolve(path, href))
-                if target is None or not _is_reference(link, target):
+                if target is None or not _is_reference(link, target, in_note):
                     continue
-                body = _note_body(target)
-                self.texts[link] = _note_text(body)
-                self.bodies.add(body)
+                if target not in bodies:
+                    bodies[target] = _note_body(target)
+                references.append((link, bodies[target]))
+                self.bodies.add(bodies[target])
+        # Each note is taken apart once, however often it is cited, and a note inside a note
+        # (known only once every body is) once more at most: deep or often, linear time.
+        read: dict[etree._Element, str] = {}
+        inner: dict[etree._Element, str] = {}
+        for link, body in references:
+            if body not in read:
+                read[body] = _note_text(body, self.bodies, inner)
+            self.texts[link] = read[body]
 
 
-def _is_reference(link: etree._Element, target: etree._Element) -> bool:
+def _is_reference(link: etree._Element, target: etree._Element, in_note: "_NoteAncestry") -> bool:
     if types_of(link) & NOTEREF_TYPES or _NOTEREF_CLASS.search(link.get("class") or ""):
         return True
-    mark = clean("".join(link.itertext()))
-    return bool(_MARK.match(mark)) and _inside_note(target)
+    return bool(_MARK.match(_short_text(link))) and in_note(target)
+
+
+# A mark, a label or a back-link arrow is a few characters: reading more of a link than this
+# (the links of a chain nested a thousand deep each hold all the text below them) is wasted.
+_SHORT = 200
+
+
+def _short_text(element: etree._Element) -> str:
+    """The element's text, cleaned, if it is short; else only a start that is no mark."""
+    read, size = [], 0
+    for chunk in element.itertext():
+        read.append(chunk[:_SHORT + 1])
+        size += len(read[-1])
+        if size > _SHORT:
+            return "-" * (_SHORT + 1)  # matches no mark, label or arrow
+    return clean("".join(read))
 
 
 def _is_note(element: etree._Element) -> bool:
@@ -178,10 +206,26 @@ def _is_note(element: etree._Element) -> bool:
                 or local(element.tag) == "aside")
 
 
-def _inside_note(element: etree._Element) -> bool:
-    if _NOTE_ID.match(element.get("id") or "") or _NOTE_ID.match(element.get("name") or ""):
-        return True
-    return any(_is_note(e) for e in (element, *element.iterancestors()))
+class _NoteAncestry:
+    """Whether an element is a note or inside one, each element looked at once: asking
+    every target of a chain nested a thousand deep about all its ancestors was quadratic."""
+
+    def __init__(self) -> None:
+        self.known: dict[etree._Element, bool] = {}
+
+    def __call__(self, element: etree._Element) -> bool:
+        if _NOTE_ID.match(element.get("id") or "") or _NOTE_ID.match(element.get("name") or ""):
+            return True
+        chain = []  # from the element up to the first ancestor already known
+        node: etree._Element | None = element
+        while node is not None and node not in self.known:
+            chain.append(node)
+            node = node.getparent()
+        inside = self.known.get(node, False) if node is not None else False
+        for node in reversed(chain):
+            inside = inside or _is_note(node)
+            self.known[node] = inside
+        return inside
 
 
 def _note_body(target: etree._Element) -> etree._Element:
@@ -197,43 +241,58 @@ def _note_body(target: etree._Element) -> etree._Element:
     return target
 
 
-def _note_text(body: etree._Element) -> str:
+def _note_text(body: etree._Element, bodies: set[etree._Element], inner: dict[etree._Element, str]) -> str:
     """The note's words, without its printed label: a link back to the text ('[1]', 'Line 20.')
     or, when there is none, a leading '1.' or '[1]'."""
     parts: list[str] = []
+    said = False  # whether parts hold more than spaces (kept, not recomputed: that was quadratic)
     label_removed = False
-
-    def walk(element: etree._Element) -> None:
-        nonlocal label_removed
+    # what is left to read, last first: elements, and the texts after them (tails, a block's end);
+    # a stack, not recursion: a note may nest its markup up to markup.MAX_DEPTH levels
+    todo: list[etree._Element | str | tuple[etree._Element, int]] = [body]
+    while todo:
+        element = todo.pop()
+        if isinstance(element, str):
+            parts.append(element)
+            said = said or not element.isspace()
+            continue
+        if isinstance(element, tuple):  # a note inside this one, read: the next note holding it reuses it
+            held, start = element
+            inner[held] = "".join(parts[start:])
+            continue
+        if said and element in inner:  # once something is said, what a note adds no longer
+            parts.append(inner[element])  # depends on what came before it
+            continue
+        if said and element in bodies:
+            todo.append((element, len(parts)))
         tag = local(element.tag)
         if tag in SILENT_TAGS:
-            return
+            continue
         if tag == "a" and _is_backlink(element):
-            label_removed = label_removed or not "".join(parts).strip()
-            return  # a link back to the text ('↩' at the end of a Standard Ebooks note) is not read
-        if tag == "a" and not label_removed and not "".join(parts).strip() and _is_label(element):
+            label_removed = label_removed or not said
+            continue  # a link back to the text ('↩' at the end of a Standard Ebooks note) is not read
+        if tag == "a" and not label_removed and not said and _is_label(element):
             label_removed = True  # the link back to the text, printed as the note's number
         elif element.text:
             parts.append(element.text)
-        if not (tag == "a" and label_removed and not "".join(parts).strip()):
-            for child in element:
-                walk(child)
-                if child.tail:
-                    parts.append(child.tail)
+            said = said or not element.text.isspace()
         if tag in BLOCK_TAGS:
-            parts.append(" ")
-
-    walk(body)
+            todo.append(" ")
+        if not (tag == "a" and label_removed and not said):
+            for child in reversed(element):
+                if child.tail:
+                    todo.append(child.tail)
+                todo.append(child)
     text = clean("".join(parts))
     return text if label_removed else _LEADING_LABEL.sub("", text, count=1).strip()
 
 
 def _is_backlink(link: etree._Element) -> bool:
-    return "backlink" in types_of(link) or clean("".join(link.itertext())) in _BACK_ARROWS
+    return "backlink" in types_of(link) or _short_text(link) in _BACK_ARROWS
 
 
 def _is_label(link: etree._Element) -> bool:
-    text = clean("".join(link.itertext()))
+    text = _short_text(link)
     return bool(text) and (bool(_MARK.match(text)) or bool(_LEADING_LABEL.fullmatch(text))
                            or "backlink" in types_of(link))
 
@@ -257,6 +316,11 @@ class TextWalker:
         self.in_heading = 0
         self.in_verse = 0
         self.hit: set[tuple[str, str]] = set()
+        self.anchors: dict[str, set[str]] = {}  # document -> the ids chapters start at
+        for document, fragment in cuts:
+            if fragment:
+                self.anchors.setdefault(document, set()).add(fragment)
+        self.waiting: set[str] = set()  # those of the current document not reached yet
         self.path = ""
 
     @property
@@ -270,6 +334,7 @@ class TextWalker:
         if body is None:
             body = root
         self.path = path
+        self.waiting = set(self.anchors.get(path, ()))  # (each document is walked once)
         if (path, "") in self.cuts:
             self._cut((path, ""))
         elif not self.drafts:
@@ -292,6 +357,7 @@ class TextWalker:
 
     def _cut(self, key: tuple[str, str]) -> None:
         self.hit.add(key)
+        self.waiting.discard(key[1])
         self._flush()
         entry, title = self.cuts[key]
         self.drafts.append(Draft(title=title, entry=entry))
@@ -308,6 +374,15 @@ class TextWalker:
     # ------------------------------------------------------------------ elements
 
     def _walk(self, element: etree._Element) -> None:
+        """Read ``element`` and all it holds, in document order.  Work waits on a stack
+        rather than in recursive calls: a document may nest its markup up to
+        markup.MAX_DEPTH levels, deeper than Python's recursion limit allows."""
+        todo: list[Callable[[], None]] = []
+        todo.append(partial(self._visit, element, todo))
+        while todo:
+            todo.pop()()
+
+    def _visit(self, element: etree._Element, todo: list[Callable[[], None]]) -> None:
         tag = local(element.tag)
         element_id = element.get("id") or (element.get("name") if tag == "a" else None)
         if element_id and (self.path, element_id) in self.cuts:
@@ -328,15 +403,20 @@ class TextWalker:
             self._count_skipped(element, skip)
             self._scan_cuts_only(element)
             return
-        special = {"table": self._table, "pre": self._pre, "svg": self._svg}.get(tag)
-        if special is not None:
+        if tag in ("table", "pre", "svg"):
             self._flush()
-            special(element)
-            self._scan_cuts_only_quietly(element)
+            todo.append(partial(self._scan_cuts_only_quietly, element))  # after what the table holds
+            if tag == "table":
+                self._table(element, todo)
+            else:
+                (self._pre if tag == "pre" else self._svg)(element)
             return
-        self._walk_block(element, tag, types)
+        self._open_block(element, tag, types, todo)
 
-    def _walk_block(self, element: etree._Element, tag: str, types: set[str]) -> None:
+    def _open_block(self, element: etree._Element, tag: str, types: set[str],
+                    todo: list[Callable[[], None]]) -> None:
+        """Start reading a block or inline element; its children, each followed by its tail,
+        and then its end are put on ``todo``, last first."""
         block = tag in BLOCK_TAGS
         heading = tag in HEADING_TAGS
         verse = bool(_classes(element) & VERSE_CLASSES or types & VERSE_TYPES)
@@ -347,10 +427,13 @@ class TextWalker:
         self.in_verse += verse
         if element.text:
             self._add(element.text, link)
-        for child in element:
-            self._walk(child)
+        todo.append(partial(self._close_block, heading, verse, block))
+        for child in reversed(element):
             if child.tail:
-                self._add(child.tail, link)
+                todo.append(partial(self._add, child.tail, link))
+            todo.append(partial(self._visit, child, todo))
+
+    def _close_block(self, heading: bool, verse: bool, block: bool) -> None:
         self.in_heading -= heading
         self.in_verse -= verse
         if block:
@@ -379,6 +462,8 @@ class TextWalker:
         self.current.skipped[reason] += total
 
     def _scan_cuts_only_quietly(self, element: etree._Element) -> None:
+        if not self.waiting:  # (a table in a table in ... each read its whole inside again)
+            return
         for child in element.iterdescendants():
             key = (self.path, child.get("id") or "")
             if child.get("id") and key in self.cuts and key not in self.hit:
@@ -386,12 +471,12 @@ class TextWalker:
 
     # ------------------------------------------------------------------ special blocks
 
-    def _table(self, table: etree._Element) -> None:
+    def _table(self, table: etree._Element, todo: list[Callable[[], None]]) -> None:
         rows = _table_rows(table)
         if not rows:
             return
         if _layout_table(rows):  # a table holding page layout: read it as the blocks it holds
-            self._walk_block(table, "table", set())
+            self._open_block(table, "table", set(), todo)
             return
         if self.options.tables == "skip":
             self._count_skipped(table, "tables")
@@ -422,7 +507,12 @@ class TextWalker:
 
     def _svg(self, element: etree._Element) -> None:
         """Text drawn in inline SVG (a fixed-layout page may hold all its words there)."""
-        for text in element.iter("{*}text"):
+        todo = list(reversed(element))  # read each outermost <text> whole, the ones in it with it
+        while todo:
+            text = todo.pop()
+            if not (isinstance(text.tag, str) and text.tag.rsplit("}", 1)[-1] == "text"):
+                todo.extend(reversed(text))
+                continue
             words = clean("".join(text.itertext()))
             if words:
                 self._paragraph(words)
@@ -481,15 +571,23 @@ class _Row:
 
 
 def _table_rows(table: etree._Element) -> list[_Row]:
+    """The table's own rows, in order; a table inside it has its own.  One walk that does
+    not enter nested tables: looking up from every row of every nested table took time
+    growing with the square of their nesting."""
     rows = []
-    for row in table.iter("{*}tr"):
-        if next((a for a in row.iterancestors() if local(a.tag) == "table"), None) is not table:
-            continue  # a row of a nested table
-        cells = [c for c in row if local(c.tag) in ("td", "th")]
-        texts = tuple(clean("".join(c.itertext())) for c in cells)
-        if any(texts):
-            in_head = any(local(a.tag) == "thead" for a in row.iterancestors())
-            rows.append(_Row(texts, in_head or all(local(c.tag) == "th" for c in cells)))
+    todo = [(child, False) for child in reversed(table)]  # (element, inside a <thead>), last first
+    while todo:
+        element, in_head = todo.pop()
+        name = local(element.tag)
+        if name == "table":
+            continue
+        in_head = in_head or name == "thead"
+        if isinstance(element.tag, str) and element.tag.rsplit("}", 1)[-1] == "tr":
+            cells = [c for c in element if local(c.tag) in ("td", "th")]
+            texts = tuple(clean("".join(c.itertext())) for c in cells)
+            if any(texts):
+                rows.append(_Row(texts, in_head or all(local(c.tag) == "th" for c in cells)))
+        todo.extend((child, in_head) for child in reversed(element))
     return rows
 
 

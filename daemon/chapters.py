@@ -219,9 +219,10 @@ def _headings_into_next(parts: list[_Part]) -> None:
             pending.append(part)
         elif part.readable:
             seen_prose = True
-            for heading in reversed(pending):
-                part.paragraphs[:0] = heading.paragraphs
-                part.prefix[:0] = [*heading.prefix, heading.title]
+            # all at once: put in front one by one, each moved what came before (quadratic)
+            part.paragraphs[:0] = [p for heading in pending for p in heading.paragraphs]
+            part.prefix[:0] = [title for heading in pending for title in (*heading.prefix, heading.title)]
+            for heading in pending:
                 heading.reason = MERGED
             pending = []
         elif part.reason in FRONT_MATTER and not seen_prose and pending:

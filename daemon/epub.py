@@ -290,7 +290,7 @@ def _read_nav(archive: _Archive, package: _Package, warnings: list[str]) -> list
         elif "toc" in types and not entries:
             top = next(nav.iter("{*}ol", "{*}ul"), None)
             if top is not None:
-                _nav_list(top, package.nav_href, entries, None, None)
+                entries = _nav_list(top, package.nav_href)
     return entries
 
 
@@ -303,11 +303,19 @@ def _read_landmarks(nav: etree._Element, package: _Package) -> None:
                 package.guide.setdefault(path, sorted(kinds)[0])
 
 
-def _nav_list(listing: etree._Element, nav_href: str, entries: list[TocEntry],
-              parent: int | None, label: str | None) -> None:
-    """The entries of one <ol>, depth first: a linked <li> is a chapter and the parent of
-    its sub-list; an unlinked one (a <span>) is a label over its sub-list."""
-    for item in listing:
+def _nav_list(top: etree._Element, nav_href: str) -> list[TocEntry]:
+    """The entries of a nav's <ol>, depth first: a linked <li> is a chapter and the parent of
+    its sub-list; an unlinked one (a <span>) is a label over its sub-list.  The lists still
+    being read wait on a stack, not in recursive calls (nesting is bounded by
+    markup.MAX_DEPTH, not by Python's recursion limit)."""
+    entries: list[TocEntry] = []
+    lists = [(iter(top), None, None)]  # (the items left in a list, their parent entry, label)
+    while lists:
+        items, parent, label = lists[-1]
+        item = next(items, None)
+        if item is None:
+            lists.pop()
+            continue
         if local(item.tag) != "li":
             continue
         sub = next((c for c in item if local(c.tag) in ("ol", "ul")), None)
@@ -316,10 +324,11 @@ def _nav_list(listing: etree._Element, nav_href: str, entries: list[TocEntry],
             path, fragment = _resolve(nav_href, link.get("href", ""))
             entries.append(TocEntry(path, fragment, clean("".join(link.itertext())), parent, label))
             if sub is not None:
-                _nav_list(sub, nav_href, entries, len(entries) - 1, None)
+                lists.append((iter(sub), len(entries) - 1, None))
         elif sub is not None:
             head = "".join("".join(c.itertext()) for c in item if local(c.tag) not in ("ol", "ul"))
-            _nav_list(sub, nav_href, entries, parent, clean(head) or label)
+            lists.append((iter(sub), parent, clean(head) or label))
+    return entries
 
 
 def _own_link(item: etree._Element) -> etree._Element | None:
@@ -341,14 +350,20 @@ def _read_ncx(archive: _Archive, package: _Package, warnings: list[str]) -> list
         return []
     root = parse_xml(data, package.toc_href)
     nav_map = next(root.iter("{*}navMap"), root)
+    return _ncx_points(nav_map, package.toc_href)
+
+
+def _ncx_points(nav_map: etree._Element, toc_href: str) -> list[TocEntry]:
+    """The navPoints, depth first, each under the nearest one above it that links somewhere
+    (a stack of the levels being read, as in _nav_list)."""
     entries: list[TocEntry] = []
-    _ncx_points(nav_map, package.toc_href, entries, None)
-    return entries
-
-
-def _ncx_points(parent_element: etree._Element, toc_href: str, entries: list[TocEntry],
-                parent: int | None) -> None:
-    for point in parent_element.iterchildren("{*}navPoint"):
+    levels = [(nav_map.iterchildren("{*}navPoint"), None)]  # (points left, their parent entry)
+    while levels:
+        points, parent = levels[-1]
+        point = next(points, None)
+        if point is None:
+            levels.pop()
+            continue
         content = next(point.iterchildren("{*}content"), None)
         label = next(point.iterchildren("{*}navLabel"), None)
         number = parent
@@ -357,7 +372,8 @@ def _ncx_points(parent_element: etree._Element, toc_href: str, entries: list[Toc
             title = clean("".join(label.itertext())) if label is not None else ""
             entries.append(TocEntry(path, fragment, title, parent, None))
             number = len(entries) - 1
-        _ncx_points(point, toc_href, entries, number)
+        levels.append((point.iterchildren("{*}navPoint"), number))
+    return entries
 
 
 # --------------------------------------------------------------------------- entry point

@@ -93,10 +93,13 @@ def digits(text: str, family: str = "en") -> str:
     return _joiner(family).join(cardinal(int(d), family) for d in text if d.isdigit())
 
 
+_LONGEST_NUMBER = 15  # digits; a longer run is read digit by digit
+
+
 def integer(text: str, family: str = "en") -> str:
     """A printed integer, separators ignored; leading zeros and very long runs digit by digit."""
     plain = re.sub(r"\D", "", text)
-    if (len(plain) > 1 and plain.startswith("0")) or len(plain) > 15:
+    if (len(plain) > 1 and plain.startswith("0")) or len(plain) > _LONGEST_NUMBER:
         return digits(plain, family)
     return cardinal(int(plain), family)
 
@@ -182,11 +185,16 @@ def profile(lang: str) -> Profile:
 
 # --------------------------------------------------------------------------- context
 
+# Book text is hostile: every rule and every look around a match runs in linear time.
+# A look ahead stops within a word's length (no word is 100 characters long), so that
+# '1881x1881x...' does not make each number read the rest of the paragraph as its next word.
+_LONGEST_WORD = 100
 _NEXT_CHAR = re.compile(r"[\"'”’»)\]]*\s*[\"“‘'«(]*(\S?)")
-_NEXT_WORD = re.compile(r"[\"'”’»)\]]*\s*[\"“‘'«(]*([^\s\"”’'»),.;:!?]*)")
+_NEXT_WORD = re.compile(r"[\"'”’»)\]]*\s*[\"“‘'«(]*([^\s\"”’'»),.;:!?]{0,%d})" % _LONGEST_WORD)
 _PREV_WORD = re.compile(r"(\S+)\s+$")
-_WORD_AFTER = re.compile(r"\s+[^\W\d_]")
-_ONLY_OPENING = re.compile(r"[\s\"“‘'«(]*")
+_WORD_AFTER = re.compile(r"\s++[^\W\d_]")
+_SPACE_THEN_WORD = re.compile(r"\s++\w")
+_OPENING = "\"“‘'«("
 _ONLY_CLOSING = re.compile(r"[\s.,;:!?\"'”’»)\]]*")
 
 
@@ -197,6 +205,16 @@ def _next_char(text: str, end: int) -> str:
 
 def _next_word(text: str, end: int) -> str:
     return _NEXT_WORD.match(text, end).group(1)
+
+
+def _only_opening_before(text: str, start: int) -> bool:
+    """True when nothing but spaces and opening quotes stands before ``start``.  Read
+    backwards, so each character is read for one match at most (a forward check read a
+    long run of '(' again for every match after it)."""
+    position = start
+    while position and (text[position - 1].isspace() or text[position - 1] in _OPENING):
+        position -= 1
+    return position == 0
 
 
 def _prev_word(text: str, start: int) -> str:
@@ -224,9 +242,9 @@ def _capitalised(word: str) -> bool:
 def _url(match: re.Match, p: Profile) -> str:
     """A web address is said as its site: 'https://www.gutenberg.org/ebooks/84' ->
     'gutenberg dot org'; the path is deliberately not read (trace shows it)."""
-    link = match.group(0)
-    trail = re.search(r"[.,;:!?)\]]*$", link).group(0)
-    link = link[: len(link) - len(trail)]
+    printed = match.group(0)
+    link = printed.rstrip(".,;:!?)]")  # (a regex anchored at $ retried every position: quadratic)
+    trail = printed[len(link):]
     host = re.sub(r"^(?:[a-z]+://)?(?:www\d?\.)?", "", link, flags=re.I)
     host = re.split(r"[/?#:]", host, maxsplit=1)[0]
     return _dotted(host, p) + trail
@@ -274,9 +292,9 @@ def _split_amount(text: str, p: Profile) -> tuple[str, str | None]:
 
 def _count(number: str, names: tuple[str, ...], p: Profile) -> str:
     """A number with its noun: 'one pound', 'forty pounds', 'una libra', 'veintiún euros'."""
-    value = int(re.sub(r"\D", "", number))
+    one = re.sub(r"\D", "", number).lstrip("0") == "1"  # (int() of 5,000 digits raises)
     words = _gendered(p.num(number), p.family, names[-1] == "f")
-    return f"{words} {names[0] if value == 1 else names[1]}"
+    return f"{words} {names[0] if one else names[1]}"
 
 
 def _gendered(words: str, family: str, feminine: bool) -> str:
@@ -395,7 +413,10 @@ def _ordinal(match: re.Match, p: Profile) -> str:
     """1st, 21st, 2d, French 1er / 3e, Spanish 1.º / 2.ª, Italian 3º."""
     suffix = match.group("o_suf").lstrip(".")
     feminine = suffix in ("ª", "ra", "da", "ta", "re", "ère", "res", "ères", "ᵉʳᵉ")
-    return ordinal(int(match.group("o_num")), p.family, feminine)
+    number = match.group("o_num")
+    if len(number) > _LONGEST_NUMBER:  # no ordinal has words that long; num2words gives up
+        return p.num(number)
+    return ordinal(int(number), p.family, feminine)
 
 
 def _percent(match: re.Match, p: Profile) -> str:
@@ -545,7 +566,7 @@ def _roman_keyword(match: re.Match, p: Profile) -> str:
     if numeral == "I" and keyword.islower():  # 'no. I am sure', 'the letter I'
         return match.group(0)
     if numeral == "I" and keyword.rstrip(".").lower() == "no" and \
-            re.match(r"\s+\w", match.string[match.end():]):  # '"No. I cannot expect you to believe it."'
+            _SPACE_THEN_WORD.match(match.string, match.end()):  # '"No. I cannot expect you to believe it."'
         return match.group(0)
     spoken_key = _COUNTERS[p.family].get(keyword, keyword)
     if p.family == "it" and keyword.lower() == "secolo":
@@ -624,7 +645,7 @@ def _title_letter(match: re.Match, p: Profile) -> str:
     after_name = (_capitalised(before) and before not in _SENTENCE_STARTERS
                   and not before.endswith((".", ",", ";", ":", "!", "?", "”", '"')))
     after_initial = bool(re.fullmatch(r"[A-Z]\.", before))
-    signature = bool(_ONLY_OPENING.fullmatch(text, 0, match.start())
+    signature = bool(_only_opening_before(text, match.start())
                      and _ONLY_CLOSING.fullmatch(text, end + len(_NEXT_WORD.match(text, end).group(0))))
     if after_name or after_initial or signature or not _capitalised(following):
         return _initials_text([letter], p) + ("" if _next_char(text, end) else ".")
@@ -706,9 +727,14 @@ def _rules(p: Profile) -> list[tuple[str, str, Handler]]:
 
     scales = "|".join(_SCALES)
     rules: list[tuple[str, str, Handler]] = [
-        ("email", r"(?<![\w.])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _email),
+        # an address's parts are as long as the standards allow (64 before @, 63 a label,
+        # 16 labels), so that in '-a-a-a...' or 'a.a.a...' each of the many starts reads a
+        # few dozen characters, not the rest of the paragraph; possessive (++) where giving
+        # characters back can never make a match
+        ("email", r"(?<![\w.])[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+", _email),
         ("url", r"(?:\b(?:https?|ftp)://|\bwww\d?\.)[^\s<>\"”’]+"
-                r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|info)\b(?:/[^\s<>\"”’]*)?", _url),
+                r"|\b[\w-]{1,63}+(?:\.[\w-]{1,63}+){0,15}\.(?:com|org|net|edu|gov|info)\b(?:/[^\s<>\"”’]*)?",
+         _url),
         ("bullet", r"^[*•‣⁃▪]\s+", _silent),
         ("power", r"(?<=(?<!\w)[a-zA-Z])[²³]" if f == "en" else _NEVER, _power),
         ("mark", r"(?:(?<=[^\W\d_])|(?<=[^\W\d_][.,;:!?”’\"»)]))[*†‡¹²³⁴⁵⁶⁷⁸⁹⁰]+"
@@ -750,7 +776,9 @@ def _rules(p: Profile) -> list[tuple[str, str, Handler]]:
         ("roman_keyword", rf"(?<![\w.])(?P<rk_key>{_alternatives(_roman_keywords(f))})(?P<rk_sp>\s+)"
                           r"(?P<rk_num>[IVXLCDM]+|[ivxlcdm]+)\b(?![’'-])", _roman_keyword),
         ("roman_suffix", _roman_suffix_re(f), _roman_suffix),
-        ("regnal", r"\b(?P<rg_name>[A-Z][\w’'-]*[a-zà-ÿ])\s(?P<rg_num>[IVX]+)\b(?![’'\w-])", _regnal),
+        # a name is one word of at most 41 characters ending in a small letter: read once,
+        # not again from every capital of 'A-A-A-...'
+        ("regnal", r"\b(?P<rg_name>[A-Z][\w’'-]{0,40}+(?<=[a-zà-ÿ]))\s(?P<rg_num>[IVX]+)\b(?![’'\w-])", _regnal),
         ("saint", r"(?<![\w.])St\.?(?=\s)" if f == "en" else _NEVER, _saint),
         ("title_letter", rf"(?<![\w.’'-])(?P<tl>{'|'.join(_TITLE_LETTERS.get(f, {})) or 'x^'})\.(?=\s+\w)",
          _title_letter),

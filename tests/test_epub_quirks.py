@@ -166,3 +166,64 @@ def test_build_epub_spec_defaults_make_a_valid_book(tmp_path):
     path = build_epub(tmp_path / "x.epub", EpubSpec(chapters=[Chapter("A", ["Text."])]))
     with zipfile.ZipFile(path) as archive:
         assert archive.namelist()[0] == "mimetype"
+
+
+# --------------------------------------------------------------------------- deep markup
+
+def _nested(depth: int, words: str = "the words inside") -> str:
+    return f"<p>Before them. {'<span>' * depth}{words}{'</span>' * depth} After the spans.</p>"
+
+
+def _said(path: Path) -> str:
+    return " ".join(p.text for c in read_book(path).readable() for p in c.paragraphs)
+
+
+def test_text_after_300_nested_spans_is_read(tmp_path):
+    """libxml2 stopped at 256 levels, and the rest of the chapter was lost without a word."""
+    book = simple_book(tmp_path / "spans.epub", [("One", [_nested(300), "The next paragraph."])])
+    assert "Before them. the words inside After the spans. The next paragraph." in _said(book)
+
+
+@pytest.mark.parametrize("depth, levels", [(1_200, "1,204"), (10_000, "more than 2,048")])
+def test_markup_nested_beyond_the_budget_is_refused_with_the_cause(tmp_path, depth, levels):
+    """Never the misleading 'only headings' (10,000 spans), never a chapter cut short."""
+    book = simple_book(tmp_path / "deep.epub", [("One", ["Intro.", _nested(depth)])])
+    with pytest.raises(UnsafeEpub) as caught:
+        read_book(book)
+    assert caught.value.message.startswith(
+        f"refused: 'OEBPS/chapter-1.xhtml' nests its markup {levels} levels deep")
+
+
+def test_markup_nested_to_the_budget_is_read_by_every_reader(tmp_path):
+    """Text, a note, the nav and the NCX nested close to markup.MAX_DEPTH (1,000) are read
+    whole, by readers that do not recurse (Python's recursion limit is 1,000 calls)."""
+    levels = 960
+    note = ('<aside epub:type="footnote" id="n1">' + "<div>" * levels + "The deep note."
+            + "</div>" * levels + "</aside>")
+    nav = ('<li><a href="chapter-1.xhtml">One</a>' + '<ol><li><a href="chapter-1.xhtml#d">Deep</a>' * (levels // 2)
+           + "</li></ol>" * (levels // 2) + "</li>")
+    chapter = Chapter("One", [_nested(levels), '<p id="d">Cited<a epub:type="noteref" href="#n1">1</a>.</p>', note])
+    book = build_epub(tmp_path / "nav.epub", EpubSpec(chapters=[chapter], nav_list=nav))
+    said = _said(book)
+    assert "the words inside After the spans." in said and "Note: The deep note." in said
+    assert read_book(book).chapters[-1].title == "Deep"
+
+    ncx = ('<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>'
+           + "".join(f'<navPoint id="p{n}"><navLabel><text>Level {n}</text></navLabel>'
+                     f'<content src="chapter-1.xhtml#a{n}"/>' for n in range(levels))
+           + "</navPoint>" * levels + "</navMap></ncx>")
+    anchored = Chapter("One", [f'<p id="a{n}">Paragraph {n} has words.</p>' for n in range(levels)])
+    book = build_epub(tmp_path / "ncx.epub", EpubSpec(chapters=[anchored], nav=False, ncx_in_opf_but_missing=True,
+                                                      extra_files={"OEBPS/toc.ncx": ncx.encode()}))
+    last = read_book(book).chapters[-1]
+    assert (last.title, last.paragraphs[-1].text) == ("Level 959", "Paragraph 959 has words.")
+
+
+def test_a_10_mb_paragraph_is_read_whole(tmp_path):
+    """libxml2's limit on one text node (10,000,000 characters) cut it short in silence."""
+    import base64
+    import os
+    words = base64.b64encode(os.urandom(7_600_000)).decode()  # does not compress like a bomb
+    book = simple_book(tmp_path / "long.epub", [("One", [f"<p>{words} THE-END</p>"])])
+    longest = max((p.text for c in read_book(book).chapters for p in c.paragraphs), key=len)
+    assert longest.endswith(" THE-END") and len(longest) > 10_000_000

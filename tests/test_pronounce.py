@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import InvalidSetting
-from daemon.pronounce import Pronunciation, parse_lexicon, phonemes, respell, words_in
+from daemon.pronounce import (MAX_ENTRIES, MAX_TOTAL_ENTRIES, Pronunciation, merged, parse_lexicon, phonemes,
+                              respell, words_in)
 from daemon.settings import BookSettings, requested_settings
 
 from .epubs import simple_book
@@ -68,6 +69,58 @@ def test_lexicons_add_up_from_the_inbox_down_to_the_sidecar(tmp_path):
     assert {e.word: e.as_text() for e in settings.pronounce} == {
         "Hyde": "/hˈiːd/", "Poole": "Pool", "Lanyon": "/lˈænjən/"}
     assert settings.as_record()["pronounce"]["Hyde"] == "/hˈiːd/"
+
+
+def test_lexicons_beyond_the_total_are_refused_naming_where_they_came_from(tmp_path):
+    """Twenty folders of 5,000 words, each within its own cap, gave a book 100,000 entries."""
+    folder = inbox = tmp_path / "inbox"
+    for level in range(20):
+        folder = folder / f"shelf{level}"
+        folder.mkdir(parents=True)
+        (folder / "lexicon.yaml").write_text("".join(f"w{level:02d}n{n:04d}: R\n" for n in range(MAX_ENTRIES)))
+    book = simple_book(folder / "Book.epub", [("One", ["Hello."])])
+    with pytest.raises(InvalidSetting) as caught:
+        requested_settings(book, BookSettings(), inbox)
+    message = caught.value.message
+    assert message.startswith(f"pronounce: the lexicons for this book add up to 15,000 words, more than "
+                              f"{MAX_TOTAL_ENTRIES:,} (shelf0/lexicon.yaml: 5,000, shelf1/lexicon.yaml: 5,000, "
+                              "shelf2/lexicon.yaml: 5,000)")
+    assert caught.value.key == "pronounce"  # and the other 17 files were not even read
+
+
+def test_ten_thousand_entries_are_matched_as_fast_as_ten(tmp_path):
+    """One regex alternation of every word tried each entry at each word: 10,000 entries
+    made a 5,000-paragraph book take minutes to plan.  Now the words are looked up."""
+    import random
+    import string
+    import time
+
+    chance = random.Random(13)
+    words = ["".join(chance.choices(string.ascii_lowercase, k=chance.randint(4, 10))) for _ in range(MAX_TOTAL_ENTRIES)]
+    paragraphs = [" ".join(chance.choice(words) for _ in range(60)) + "." for _ in range(300)]
+
+    def lexicon(size: int) -> tuple:
+        entries = {w.capitalize() if n % 2 else w: ("/hˈaɪd/" if n % 3 else "Resp") for n, w in enumerate(words[:size])}
+        return merged(*(parse_lexicon(dict(list(entries.items())[at:at + MAX_ENTRIES]), "t")
+                        for at in range(0, size, MAX_ENTRIES)))
+
+    def plan_time(entries: tuple) -> float:
+        start = time.perf_counter()
+        for paragraph in paragraphs:
+            words_in(entries, respell(paragraph, entries))
+            if time.perf_counter() - start > 30:
+                break  # far too slow already
+        return time.perf_counter() - start
+
+    few, many = lexicon(10), lexicon(MAX_TOTAL_ENTRIES)
+    plan_time(few), plan_time(many)  # built once each, as for a book
+    assert plan_time(many) < 5 * plan_time(few) + 0.05
+
+
+def test_keys_with_dots_and_hyphens_match_the_longest_whole_word():
+    lexicon = parse_lexicon({"Hyde": "Hide", "Hyde-Park": "Haid Park", "St.": "Saint", "park": "Parc"}, "t")
+    assert respell("St. Hyde-Park, Hyde's hat; HYDE, Hyde-park. PARK St.Hyde", lexicon) == \
+        "Saint Haid Park, Hyde's hat; HYDE, Hide-Parc. Parc St.Hide"
 
 
 def test_inspect_shows_respellings_as_text_and_ipa_as_phonemes(tmp_path):
