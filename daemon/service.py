@@ -236,7 +236,7 @@ class Service:
 
     def _follow(self, job: Job, original: Job) -> None:
         log.info("job %s: %s is the same book and settings as job %s (%s); it shares that audiobook",
-                 job.job_id, job.source, original.job_id, original.output_file or original.status)
+                 job.job_id, shown_name(job.source), original.job_id, original.output_file or original.status)
         _mirror(job, original)
         if job.status is JobStatus.COMPLETED:
             self.disposal.completed(job)

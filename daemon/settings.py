@@ -153,7 +153,7 @@ def load_sidecar(path: Path) -> dict[str, Any]:
         text = read_regular(path, SIDECAR_LIMIT).decode("utf-8")
         data = _plain_yaml(text)
     except yaml.YAMLError as error:
-        raise InvalidSetting(f"{path.name}: not valid YAML ({str(error)[:300]})") from None
+        raise InvalidSetting(f"{path.name}: not valid YAML ({' '.join(str(error).split())[:300]})") from None
     except UnicodeDecodeError:
         raise InvalidSetting(f"{path.name}: is not UTF-8 text") from None
     except OSError as error:
