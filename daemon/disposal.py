@@ -78,7 +78,7 @@ class SourceDisposal:
         self.after_success = after_success  # archive | delete | keep
         self.forget = forget  # tells the watcher a path left the inbox
         self.patience = patience  # how long a failed incomplete source is watched
-        self.on_moved: Callable[[Job], None] = lambda job: None  # a deferred move changed a job's record
+        self.on_moved: Callable[[Job], None] = lambda job: None  # a later move changed a job's record
         self.on_taken_back: Callable[[Job], None] = lambda job: None
         self._pending: list[_Pending] = []
         self._watched: list[_Watched] = []
@@ -86,24 +86,29 @@ class SourceDisposal:
 
     # ------------------------------------------------------------------ endings
 
-    def completed(self, job: Job) -> None:
-        if self.after_success != "keep":
-            self._dispose(job, "archive" if self.after_success == "archive" else "delete")
+    # Each says whether the book was moved now: the caller then writes the job's record.
+    def completed(self, job: Job) -> bool:
+        if self.after_success == "keep":
+            return False
+        return self._dispose(job, "archive" if self.after_success == "archive" else "delete")
 
-    def failed(self, job: Job, error: InboxError) -> None:
+    def failed(self, job: Job, error: InboxError) -> bool:
         if isinstance(error, OutputError):
-            return  # the outbox is the problem, not the book: the source stays where it is
-        self._dispose(job, "fail", watch=isinstance(error, NotAnEpub))
+            return False  # the outbox is the problem, not the book: the source stays where it is
+        return self._dispose(job, "fail", watch=isinstance(error, NotAnEpub))
 
     def retry_due(self, now: float | None = None) -> None:
         """Moves that had to wait, and sources failed as incomplete that may be growing."""
         now = time.monotonic() if now is None else now
+        # A job's ending writes its record after the source has left; a later move writes it here.
         for redo in [r for r in self._redo if r[0] <= now]:
             self._redo.remove(redo)
-            self._dispose(*redo[1:])
+            if self._dispose(*redo[1:]):
+                self.on_moved(redo[1])
         for pending in [p for p in self._pending if p.next_at <= now]:
             self._pending.remove(pending)
-            self._settle(pending, now)
+            if self._settle(pending, now) is not None and pending.is_book:
+                self.on_moved(pending.job)
         for watched in [w for w in self._watched if w.next_at <= now]:
             self._look_again(watched, now)
 
@@ -112,7 +117,8 @@ class SourceDisposal:
 
     # ------------------------------------------------------------------ one source
 
-    def _dispose(self, job: Job, how: str, watch: bool = False) -> None:
+    def _dispose(self, job: Job, how: str, watch: bool = False) -> bool:
+        """Whether the book itself was moved (its record's ``moved_to`` changed)."""
         now = time.monotonic()
         try:
             entries = self._entries(job, how)
@@ -120,15 +126,19 @@ class SourceDisposal:
             if not (transient(error) or error.errno in WORTH_RETRYING):
                 log.error("job %s: cannot look at %s: %s", job.job_id, shown_name(job.source),
                           error.strerror or error)
-                return
+                return False
             log.warning("job %s: cannot look at %s now (%s); trying again in %d s", job.job_id,
                         shown_name(job.source), error.strerror or error, RETRY_SECONDS[1])
             self._redo.append((now + RETRY_SECONDS[1], job, how, watch))
-            return
+            return False
+        book_moved = False
         for entry in entries:
             moved = self._settle(entry, now)
-            if moved is not None and entry.is_book and watch and how == "fail":
-                self._watch(job, moved, entry.path, now)
+            if moved is not None and entry.is_book:
+                book_moved = True
+                if watch and how == "fail":
+                    self._watch(job, moved, entry.path, now)
+        return book_moved
 
     def _entries(self, job: Job, how: str) -> list[_Pending]:
         """What leaves the inbox with this job: its book, if it is still the file taken, its
@@ -218,7 +228,6 @@ class SourceDisposal:
             os.rename(entry.path, target)  # never copied; across filesystems it stays put
         if entry.is_book:
             entry.job.moved_to = target.relative_to(root).as_posix()
-            self.on_moved(entry.job)
         return target
 
     def _later(self, entry: _Pending, now: float, why: str) -> None:

@@ -208,7 +208,8 @@ class Service:
         if isinstance(decision, Leftover):
             log.info("job %s: %s is still in the inbox though its job ended; it leaves now",
                      decision.job.job_id, shown_name(decision.job.source))
-            self._dispose(decision.job)
+            if self._dispose(decision.job):
+                self._write(decision.job)
             return
         job = decision.job
         if isinstance(decision, Refused):
@@ -222,12 +223,12 @@ class Service:
                      job.chars_total, decision.prepared.settings.voice)
         self.mailbox.close_upload(job.job_id)  # its status file exists now
 
-    def _dispose(self, job: Job) -> None:
-        """A job's source leaves the inbox as its ending says (archive/ or failed/)."""
+    def _dispose(self, job: Job) -> bool:
+        """A job's source leaves the inbox as its ending says (archive/ or failed/); whether
+        it was moved now."""
         if job.status is JobStatus.COMPLETED:
-            self.disposal.completed(job)
-        else:
-            self.disposal.failed(job, InboxError(job.error or ""))
+            return self.disposal.completed(job)
+        return self.disposal.failed(job, InboxError(job.error or ""))
 
     def _taken_back(self, job: Job) -> None:
         """A source failed as incomplete was still being copied: its failure is forgotten,

@@ -46,7 +46,8 @@ def test_a_dropped_book_becomes_an_audiobook_and_its_source_is_archived(tmp_path
     assert (tmp_path / "archive" / "shelf" / "Some Book.epub").exists()
     assert not (d.inbox / "shelf" / "Some Book.epub").exists()
     assert status["created_at"].endswith("Z") and status["finished_at"]
-    assert f"job {status['job_id']}: completed" in d.log.read_text()
+    # The status file is written before the line is logged: wait for the line, do not race it.
+    d.wait_for(lambda: f"job {status['job_id']}: completed" in d.log.read_text(), 10, "the completion logged")
 
 
 def test_with_the_real_model_a_dropped_book_is_read_aloud(tmp_path, daemon, real_models):
