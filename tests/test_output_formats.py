@@ -24,7 +24,7 @@ from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
 from daemon.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
 from daemon.errors import InvalidSetting
 from daemon.executors import LocalPool
-from daemon.loudness import LoudnessMeter, PeakLimiter
+from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
 from daemon.scheduler import convert
 from daemon.settings import BookSettings
 
@@ -141,6 +141,24 @@ def test_the_streaming_meter_agrees_with_pyloudnorm():
         meter.add(audio[start:start + 7777])
     assert meter.integrated() == pytest.approx(lufs(audio.astype(np.float64)), abs=0.05)
     assert LoudnessMeter().integrated() == -math.inf
+
+
+def test_the_k_weighting_is_pyloudnorms_filters_sample_for_sample():
+    from pyloudnorm.iirfilter import IIRfilter
+    from scipy.signal import lfilter
+
+    reference = [IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, SAMPLE_RATE, "high_shelf"),
+                 IIRfilter(0.0, 0.5, 38.0, SAMPLE_RATE, "high_pass")]
+    for (b, a), stage in zip(k_weighting(), reference):
+        assert np.allclose(b, stage.b / stage.a[0], rtol=1e-13) and np.allclose(a, stage.a / stage.a[0], rtol=1e-13)
+    audio = _speechlike(20, 0.1).astype(np.float64)
+    weighting = KWeighting()
+    ours = np.concatenate([weighting(piece) for piece in np.split(audio, [1, 2, 4800, 4801, 200_000])])
+    expected = audio
+    for b, a in k_weighting():
+        expected = lfilter(b, a, expected)  # one piece, the state never cut
+    assert len(ours) == len(audio)
+    assert np.max(np.abs(ours - expected)) < 1e-9 * np.max(np.abs(expected))
 
 
 def test_the_limiter_keeps_every_sample_under_the_ceiling_and_its_length():
