@@ -72,11 +72,11 @@ class KWeighting:
         last.link_to(self._graph.add("abuffersink"))
         self._graph.configure()
         self._fed = 0
+        self._frame = av.AudioFrame
+        self._drained = (av.error.BlockingIOError, av.error.EOFError)  # nothing more to pull now
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
-        import av
-
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float64).reshape(1, -1),
+        frame = self._frame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float64).reshape(1, -1),
                                            format="dbl", layout="mono")
         frame.sample_rate, frame.pts = self.rate, self._fed
         self._fed += len(samples)
@@ -85,7 +85,7 @@ class KWeighting:
         while True:
             try:
                 out.append(self._graph.pull().to_ndarray().ravel())
-            except (av.error.BlockingIOError, av.error.EOFError):
+            except self._drained:
                 return np.concatenate(out) if out else np.zeros(0)
 
 
