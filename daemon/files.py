@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import urllib.parse
 from dataclasses import dataclass
@@ -120,10 +121,11 @@ def open_for_writing(path: Path) -> bool | None:
     that serves the share this sees a paused copy.  The lease is dropped at once.  It
     needs the file's owner (Samba's ``force user``) or CAP_LEASE, and a local filesystem;
     elsewhere (NFS, a FUSE or cifs mount) the answer is None and time decides alone.
-    The daemon ignores SIGIO (``ignore_lease_breaks``): a writer opening the file in
-    the instant the lease is held would otherwise end the process.
+    A writer opening the file in the instant the lease is held makes Linux send SIGIO,
+    whose default action ends the process; so no lease is taken (None) unless this
+    process ignores SIGIO (``ignore_lease_breaks``, as the daemon does at start-up).
     """
-    if not hasattr(fcntl, "F_SETLEASE"):
+    if not hasattr(fcntl, "F_SETLEASE") or signal.getsignal(signal.SIGIO) is not signal.SIG_IGN:
         return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
@@ -143,8 +145,6 @@ def open_for_writing(path: Path) -> bool | None:
 
 def ignore_lease_breaks() -> None:
     """Call from the main thread before ``open_for_writing`` is used (see there)."""
-    import signal
-
     signal.signal(signal.SIGIO, signal.SIG_IGN)
 
 

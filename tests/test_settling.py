@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
 from daemon.watcher import InboxWatcher, SettleTracker
 
 from .epubs import simple_book
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SETTLE = 5.0
 
@@ -115,6 +120,29 @@ def test_a_book_a_program_still_has_open_for_writing_is_not_taken(tmp_path):
         assert watcher.poll(now=5.0) == []
         assert watcher.poll(now=60.0) == [], "still open for writing"
     assert watcher.poll(now=61.0) == [book]
+
+
+def test_asking_about_a_copy_never_ends_a_process_that_does_not_ignore_sigio(tmp_path):
+    """A lease broken in the instant it is held sends SIGIO, which ends a process by default
+    (a pytest worker died of it).  Only a process that ignores SIGIO takes leases."""
+    script = textwrap.dedent("""
+        import signal, sys, threading
+        from pathlib import Path
+        from daemon.files import open_for_writing
+        signal.signal(signal.SIGIO, signal.SIG_DFL)  # as a process that never asked (pytest ignores it)
+        book = Path(sys.argv[1]); book.write_bytes(b"PK")
+        def write():
+            while True:
+                with open(book, "ab") as handle:
+                    handle.write(b"x")
+        threading.Thread(target=write, daemon=True).start()
+        answers = {open_for_writing(book) for _ in range(20000)}
+        print(sorted(map(str, answers)))
+    """)
+    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path / "Book.epub")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, f"ended by signal {-ran.returncode}: {ran.stderr}"
+    assert ran.stdout.strip() == "['None']", "no lease is taken where a broken one would kill"
 
 
 def test_an_entry_offered_again_later_is_handed_over_again(tmp_path):
