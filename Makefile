@@ -30,7 +30,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test: models browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 # The logic tests only: no model, no daemon or pool processes, under a minute.
 test-fast: install

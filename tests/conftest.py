@@ -40,6 +40,14 @@ PROCESS_FIXTURES = {"daemon", "served"}
 PROCESS_MODULES = {"test_dask", "test_web_page", "test_api_faults", "test_scheduler", "test_resume"}
 
 
+# The longest model tests (minutes each on two cores), queued apart from the other model tests.
+LONG_MODEL_TESTS = {
+    "tests/test_convert_e2e.py::test_a_2000_character_sentence_is_read_whole",
+    "tests/test_convert_e2e.py::test_a_killed_conversion_resumes_from_its_checkpoints",
+    "tests/test_convert_e2e.py::test_cli_converts_a_book_into_a_tagged_chaptered_mp3",
+}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) or \
@@ -47,9 +55,11 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.processes)
         if "real_models" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
-            # Under `pytest -n 2 --dist loadgroup` the CPU-bound model tests run one after
-            # another on one worker, while the other worker runs the mostly-waiting daemon tests.
-            item.add_marker(pytest.mark.xdist_group("model"))
+            # Under `pytest -n 4 --dist loadgroup` the CPU-bound model tests run in two queues
+            # (the longest three in one), while the other workers run the mostly-waiting
+            # daemon tests: the two cores stay busy without four model tests at once.
+            queue = "model-long" if item.nodeid in LONG_MODEL_TESTS else "model"
+            item.add_marker(pytest.mark.xdist_group(queue))
 
 
 @pytest.fixture
