@@ -131,10 +131,11 @@ def library_folders(title: str, authors: tuple[str, ...], series: str | None,
 
 
 def book_authors(prepared: "PreparedBook") -> tuple[str, ...]:
-    """The authors as the listener asked (a sidecar's author:) or as the book says."""
+    """The authors as the listener asked (a sidecar's author:) or as the book says (the
+    same catalogue data the tags and the status record name it by)."""
     if prepared.settings.author:
         return (prepared.settings.author,)
-    return prepared.book.metadata.authors or ((prepared.book.author,) if prepared.book.author else ())
+    return prepared.book.metadata.authors
 
 
 # --------------------------------------------------------------------------- placing

@@ -1,9 +1,11 @@
-"""A book's catalogue entry from its OPF <metadata>: authors, subtitle, description,
-subjects, publisher, date, identifiers and ISBN, series and position.
+"""A book's catalogue entry from its OPF <metadata>: title, authors, language, subtitle,
+description, subjects, publisher, date, identifiers and ISBN, series and position.
 
-``epub.read_book`` reads the title, author and language it needs for reading
-aloud; this reads the rest, for a library's catalogue (``library.opf_document``).
-Values are plain text: descriptions often carry HTML, which is taken apart here.
+This is the one place the book's own data is read: ``epub.read_book`` keeps the
+result on the ``Book``, and the tags, the status record, the feed and the library
+(its folders and ``metadata.opf``) all read it from there, so a book cannot get
+one author in its tags and another as its folder.  Values are plain text:
+descriptions often carry HTML, which is taken apart here.
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ from lxml import html as lxml_html
 from .markup import clean, local
 
 
+# The elements read by their local name in any namespace: a book whose OPF forgets the
+# Dublin Core namespace still has a title, an author and a language.
+_CORE = ("title", "creator", "language")
+# Several authors are written 'A & B', the way Audiobookshelf's scanner reads a folder name.
+AUTHOR_JOINER = " & "
+
+
 @dataclass(frozen=True)
 class Metadata:
-    """The book's own Dublin Core beyond title, author and language, for a library's
-    catalogue (daemon/library.py writes it out as metadata.opf).  Text is plain."""
+    """The book's own Dublin Core, for its tags and a library's catalogue
+    (daemon/library.py writes it out as metadata.opf).  Text is plain."""
 
+    title: str = ""  # the first title with text; '' when the book has none
     authors: tuple[str, ...] = ()  # every creator in the author role, in the book's order
+    language: str | None = None  # as the book writes it: 'en-GB', 'ja-jp'
     subtitle: str | None = None
     description: str | None = None
     subjects: tuple[str, ...] = ()
@@ -32,12 +43,19 @@ class Metadata:
     series: str | None = None
     series_index: str | None = None  # '2', '1.5'
 
+    @property
+    def author(self) -> str:
+        """The authors as one line, for tags and the status record: the same rule that
+        names the library folder (library.library_folders)."""
+        return AUTHOR_JOINER.join(self.authors)
+
 
 def read_metadata(metadata: etree._Element) -> Metadata:
     """The catalogue fields of an OPF's <metadata>, EPUB 2 and 3 alike.
 
     EPUB 3 states roles, title types and series positions in <meta refines="#id">
     elements; EPUB 2 (and calibre) in opf: attributes and <meta name=... content=...>.
+    A creator without a name is no one, and an empty role is no role.
     """
     refines: dict[str, dict[str, list[str]]] = {}  # element id -> property -> values
     named: dict[str, str] = {}  # <meta name="calibre:series" content="...">
@@ -49,15 +67,17 @@ def read_metadata(metadata: etree._Element) -> Metadata:
             named.setdefault(meta.get("name", ""), clean(meta.get("content", "")))
     dc: dict[str, list[etree._Element]] = {}
     for element in metadata.iter():  # also inside an OEB 1 <dc-metadata>
-        if isinstance(element.tag, str) and "purl.org/dc/elements" in element.tag:
+        if isinstance(element.tag, str) and ("purl.org/dc/elements" in element.tag
+                                             or local(element.tag) in _CORE):
             dc.setdefault(local(element.tag).lower(), []).append(element)  # OEB 1: dc:Title
 
     def text(element: etree._Element) -> str:
         return clean("".join(element.itertext()))
 
     def facts(element: etree._Element, name: str) -> list[str]:
-        own = [v.lower() for k, v in element.attrib.items() if local(k) == name]
-        return own + [v.lower() for v in refines.get(element.get("id", ""), {}).get(name, [])]
+        own = [v.strip().lower() for k, v in element.attrib.items() if local(k) == name]
+        refined = [v.lower() for v in refines.get(element.get("id", ""), {}).get(name, [])]
+        return [value for value in own + refined if value]
 
     creators = [(facts(c, "role"), text(c)) for c in dc.get("creator", []) if text(c)]
     # No role at all is how most books name their author; an illustrator or editor says so
@@ -69,7 +89,9 @@ def read_metadata(metadata: etree._Element) -> Metadata:
                         if text(i))
     series, index = _series(named, metadata, refines)
     return Metadata(
+        title=next((text(t) for t in titles if text(t)), ""),
         authors=tuple(dict.fromkeys(authors)),
+        language=next((text(language) for language in dc.get("language", []) if text(language)), None),
         subtitle=subtitle,
         description=_plain(next((text(d) for d in dc.get("description", []) if text(d)), "")) or None,
         subjects=tuple(dict.fromkeys(text(s) for s in dc.get("subject", []) if text(s))),
