@@ -1,4 +1,5 @@
-"""Reading XML and XHTML safely, and the small helpers every reader of book markup needs.
+"""Reading XML and XHTML safely, and the small helpers and vocabulary every reader of
+book markup needs.
 
 Every XML file of a book goes through ``parse_xml``, which refuses entity
 declarations (external entities, "billion laughs") and markup nested deeper
@@ -21,6 +22,17 @@ from .errors import NotAnEpub, UnsafeEpub
 # within it is read whole; one beyond it (libxml2 itself stops at 2,048 even then) is
 # refused with a sentence rather than cut short in silence.
 MAX_DEPTH = 1_000
+
+# XHTML elements whose content is never read aloud, and those that end a paragraph: the
+# text walk (book_text) and the notes (book_notes) read a page by the same vocabulary.
+SILENT_TAGS = {"head", "script", "style", "rt", "rp", "img", "math", "audio", "video", "object",
+               "iframe", "template", "button", "input", "select", "textarea"}
+BLOCK_TAGS = {
+    "p", "div", "section", "article", "aside", "blockquote", "li", "ul", "ol", "dl",
+    "dt", "dd", "caption", "figure", "figcaption", "header", "footer", "main", "nav",
+    "hr", "br", "body", "address", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup",
+    "details", "summary", "tr", "td", "th",
+}
 
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
