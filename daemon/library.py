@@ -254,22 +254,22 @@ def opf_document(prepared: "PreparedBook") -> bytes:
     index only from the meta right after ``calibre:series``: so exactly this shape.
     """
     book, meta = prepared.book, prepared.book.metadata
-    lines = [f"<dc:title>{_text(prepared.title)}</dc:title>"]
+    lines = [f"<dc:title>{_xml_text(prepared.title)}</dc:title>"]
     if meta.subtitle and not prepared.settings.title:
-        lines.append(f"<dc:subtitle>{_text(meta.subtitle)}</dc:subtitle>")  # Audiobookshelf reads it
-    lines += [f'<dc:creator opf:role="aut">{_text(name)}</dc:creator>' for name in book_authors(prepared)]
+        lines.append(f"<dc:subtitle>{_xml_text(meta.subtitle)}</dc:subtitle>")  # Audiobookshelf reads it
+    lines += [f'<dc:creator opf:role="aut">{_xml_text(name)}</dc:creator>' for name in book_authors(prepared)]
     # the same narrator as the audio's tags
-    lines.append(f'<dc:creator opf:role="nrt">{_text(narrator(prepared.settings.voice))}</dc:creator>')
+    lines.append(f'<dc:creator opf:role="nrt">{_xml_text(narrator(prepared.settings.voice))}</dc:creator>')
     language = book.language or prepared.settings.lang
     if language:
-        lines.append(f"<dc:language>{_text(language)}</dc:language>")
+        lines.append(f"<dc:language>{_xml_text(language)}</dc:language>")
     if meta.description:
-        lines.append(f"<dc:description>{_text(meta.description)}</dc:description>")
-    lines += [f"<dc:subject>{_text(subject)}</dc:subject>" for subject in meta.subjects]
+        lines.append(f"<dc:description>{_xml_text(meta.description)}</dc:description>")
+    lines += [f"<dc:subject>{_xml_text(subject)}</dc:subject>" for subject in meta.subjects]
     if meta.publisher:
-        lines.append(f"<dc:publisher>{_text(meta.publisher)}</dc:publisher>")
+        lines.append(f"<dc:publisher>{_xml_text(meta.publisher)}</dc:publisher>")
     if meta.date:
-        lines.append(f"<dc:date>{_text(meta.date)}</dc:date>")
+        lines.append(f"<dc:date>{_xml_text(meta.date)}</dc:date>")
     lines += _identifiers(prepared)
     if meta.series:
         lines.append(f"<meta name=\"calibre:series\" content={_attr(meta.series)}/>")
@@ -302,11 +302,12 @@ def _identifiers(prepared: "PreparedBook") -> list[str]:
     for number, (scheme, value) in enumerate(found):
         book_id = ' id="book-id"' if number == 0 else ""
         scheme_attr = f" opf:scheme={_attr(scheme)}" if scheme else ""
-        lines.append(f"<dc:identifier{book_id}{scheme_attr}>{_text(value)}</dc:identifier>")
+        lines.append(f"<dc:identifier{book_id}{scheme_attr}>{_xml_text(value)}</dc:identifier>")
     return lines
 
 
-def _text(value: str) -> str:
+def _xml_text(value: str) -> str:
+    """Text as XML character data: escaped, and without the characters XML 1.0 forbids."""
     return escape(_XML_ILLEGAL.sub("", value))
 
 
