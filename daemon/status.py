@@ -150,20 +150,20 @@ class Job:
         for name in ("source_identity", "sidecar_identity"):
             values[name] = FileIdentity.from_record(values.get(name))
         for name in ("source", "status_file"):
-            inside(Path("."), _text(values.get(name), name))
+            inside(Path("."), _record_text(values.get(name), name))
         for name in ("output_file", "sidecar", "moved_to"):
             if values.get(name) is not None:
-                inside(Path("."), _text(values[name], name))
+                inside(Path("."), _record_text(values[name], name))
         if not isinstance(values.get("output_files", []), list):
             raise ValueError("output_files is not a list")
         for name in values.get("output_files", []):
-            inside(Path("."), _text(name, "output_files"))
+            inside(Path("."), _record_text(name, "output_files"))
         if not isinstance(values.get("uploaded", False), bool):
             raise ValueError("uploaded is not true or false")
         if values.get("duplicate_of") is not None and not is_job_id(values["duplicate_of"]):
             raise ValueError("duplicate_of is not a UUID")
         for name in ("source_sha256", "job_key"):
-            _text(values.get(name, ""), name, empty=True)
+            _record_text(values.get(name, ""), name, empty=True)
         if not isinstance(values.get("settings"), dict):
             raise ValueError("settings is not an object")
         if not isinstance(values.get("chapters", []), list):
@@ -175,7 +175,8 @@ class Job:
         return cls(**values)
 
 
-def _text(value: Any, name: str, empty: bool = False) -> str:
+def _record_text(value: Any, name: str, empty: bool = False) -> str:
+    """A status record's field as read back: text (non-empty unless ``empty``), else ValueError."""
     if not isinstance(value, str) or (not value and not empty):
         raise ValueError(f"{name} is not text")
     return value
