@@ -261,8 +261,8 @@ def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
             key=str(unknown[0]),
         )
     checkers = {
-        "voice": _voice, "speed": _speed, "lang": _lang, "title": _text,
-        "author": _text, "chapters": parse_chapters, "bitrate": _bitrate,
+        "voice": _voice, "speed": _speed, "lang": _lang, "title": _setting_text,
+        "author": _setting_text, "chapters": parse_chapters, "bitrate": _bitrate,
         "notes": _one_of(NOTES), "tables": _one_of(TABLES), "layout": _one_of(LAYOUTS),
         "format": _one_of(FORMATS), "split": _one_of(SPLITS), "loudness_lufs": _loudness,
         "true_peak_db": lambda key, value: float(_number_in(key, value, *TRUE_PEAK_RANGE, float)),
@@ -294,7 +294,8 @@ def _lang(key: str, value: Any) -> str | None:
     return check_language(value)
 
 
-def _text(key: str, value: Any) -> str | None:
+def _setting_text(key: str, value: Any) -> str | None:
+    """A free-text setting (title, author): text, trimmed, at most MAX_TEXT; None when empty."""
     if value is None:
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
