@@ -53,7 +53,8 @@ def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return optional
 
 
-def _text(optional: bool = False) -> Callable[[str, Any], Any]:
+def _text_checker(optional: bool = False) -> Callable[[str, Any], Any]:
+    """The check of a text value (a path, a host, a token): non-empty text, or null if ``optional``."""
     def check(key: str, value: Any) -> Any:
         if value is None and optional:
             return None
@@ -116,7 +117,7 @@ def _tls_files(key: str, value: Any) -> tuple[str, str, str] | None:
                           "'kokoro-inbox cluster-certs'), e.g. {ca: ca.pem, cert: pc1.pem, key: pc1-key.pem}")
     for unknown in set(value) - set(TLS_FILES):
         raise ConfigError(f"{key}.{unknown}: unknown key; allowed in {key}: {', '.join(TLS_FILES)}")
-    files = {name: _text(optional=True)(f"{key}.{name}", value.get(name)) for name in TLS_FILES}
+    files = {name: _text_checker(optional=True)(f"{key}.{name}", value.get(name)) for name in TLS_FILES}
     missing = [name for name, path in files.items() if path is None]
     if len(missing) == len(TLS_FILES):
         return None
@@ -200,16 +201,16 @@ def _lang(key: str, value: Any) -> str:
 
 # section -> key -> (default, checker). A section of None holds top-level keys.
 SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
-    "paths": {name: (name, _text()) for name in ("inbox", "outbox", "archive", "failed", "processing")},
+    "paths": {name: (name, _text_checker()) for name in ("inbox", "outbox", "archive", "failed", "processing")},
     "models": {
-        "dir": (None, _text(optional=True)),  # null: ./models if it has the files, else the XDG folder
+        "dir": (None, _text_checker(optional=True)),  # null: ./models if it has the files, else the XDG folder
         "variant": ("int8", _choice("int8", "fp32")),
         "provider": ("auto", _provider),
     },
     "executor": {
         "address": (None, _scheduler_address),
         "tls": ({name: None for name in TLS_FILES}, _tls_files),
-        "interface": (None, _text(optional=True)),  # an address or a network interface (eth0)
+        "interface": (None, _text_checker(optional=True)),  # an address or a network interface (eth0)
     },
     "watch": {
         "mode": ("auto", _choice("auto", "native", "polling")),
@@ -228,7 +229,7 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     "speech": {
         "notes": ("inline", _choice("inline", "end_of_chapter", "skip")),
         "tables": ("rows", _choice("rows", "skip")),
-        "lexicon": (None, _text(optional=True)),
+        "lexicon": (None, _text_checker(optional=True)),
     },
     "output": {
         "layout": ("flat", _choice("flat", "audiobookshelf")),
@@ -239,10 +240,10 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
     },
     "api": {
         "enabled": (True, _bool),
-        "host": ("127.0.0.1", _text()),
+        "host": ("127.0.0.1", _text_checker()),
         "port": (8000, _number(1, 65535, integer=True)),
-        "token": (None, _text(optional=True)),
-        "feed_token": (None, _text(optional=True)),
+        "token": (None, _text_checker(optional=True)),
+        "feed_token": (None, _text_checker(optional=True)),
         "max_upload_mb": (200, _number(1, 10240, integer=True)),
         "allowed_hosts": ([], _host_names),
         "max_concurrent_uploads": (4, _number(1, 64, integer=True)),
