@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 2.0  # seconds
 
 
-class Notifier:
-    """sd_notify from the main process only; silent when not under systemd."""
+class SystemdNotifier:
+    """What systemd hears of the service (sd_notify: READY, STATUS, WATCHDOG, STOPPING),
+    from the main process only; silent when not under systemd.  Not to be confused with
+    notify.Notifications, which tells people (Apprise) that a book is done."""
 
     def __init__(self) -> None:
         self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
@@ -31,11 +33,11 @@ class Notifier:
         self._status = ""
         if self.enabled:
             import sdnotify
-            self._notifier = sdnotify.SystemdNotifier()
+            self._socket = sdnotify.SystemdNotifier()
 
     def send(self, message: str) -> None:
         if self.enabled:
-            self._notifier.notify(message)
+            self._socket.notify(message)
 
     def status(self, text: str) -> None:
         if text != self._status:
@@ -73,16 +75,16 @@ class DaemonState:
 
 
 class HealthReporter:
-    def __init__(self, mailbox: Mailbox, notifier: Notifier, paths: Paths) -> None:
+    def __init__(self, mailbox: Mailbox, systemd: SystemdNotifier, paths: Paths) -> None:
         self.mailbox = mailbox
-        self.notifier = notifier
+        self.systemd = systemd
         self.paths = paths
         self._next_beat = 0.0
 
     def report(self, state: DaemonState) -> None:
         """Ping the watchdog every time; STATUS when it changes; the heartbeat every few seconds."""
-        self.notifier.alive()
-        self.notifier.status(state.status_line())
+        self.systemd.alive()
+        self.systemd.status(state.status_line())
         now = time.monotonic()
         if now < self._next_beat:
             return

@@ -116,7 +116,8 @@ def page_link(public_url: str | None, host: str, port: int, enabled: bool) -> st
 
 
 class Notifications:
-    """The background senders, one per receiver; ``announce`` is all the daemon calls."""
+    """The background senders, one per receiver; ``announce`` is all the daemon calls.
+    (People hear of books here; systemd hears of the service through health.SystemdNotifier.)"""
 
     def __init__(self, urls: Iterable[str], events: Iterable[str], link: str | None,
                  tries: int = TRIES, backoff: float = BACKOFF, timeout: float = SEND_TIMEOUT) -> None:

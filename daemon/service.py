@@ -30,7 +30,7 @@ from .disposal import SourceDisposal
 from .engine import EngineKind
 from .errors import Cancelled, InboxError, ModelMissing, StartupError, TryLater
 from .executors import SegmentExecutor
-from .health import DaemonState, HealthReporter, Notifier
+from .health import DaemonState, HealthReporter, SystemdNotifier
 from .files import ignore_lease_breaks, shown_name, transient
 from .intake import Admitted, AlreadyKnown, Decision, Follower, Intake, Leftover, NewJob, Refused, Retry
 from .mailbox import DaemonLock, Mailbox
@@ -73,7 +73,7 @@ class Service:
         self.retention = RetentionPolicy(config.retention, self.paths, self.store)
         self.notifications = Notifications.from_config(config)
         self.runner.on_start = lambda job: self.notifications.announce("started", job.record())
-        self.health = HealthReporter(self.mailbox, Notifier(), self.paths)
+        self.health = HealthReporter(self.mailbox, SystemdNotifier(), self.paths)
         self.api = None
         self.stopping = False
         self._next_ticket_sweep = 0.0
@@ -116,7 +116,7 @@ class Service:
         signal.signal(signal.SIGINT, self._request_stop)
         ignore_lease_breaks()  # the watcher asks Linux whether a copy is still being written
         self.health.report(self._state())  # /health answers 200 from the moment we say READY
-        self.health.notifier.send("READY=1")
+        self.health.systemd.send("READY=1")
 
     def _start_api(self) -> None:
         from .api import ApiServer, create_app  # the HTTP layer only when it is wanted
@@ -141,7 +141,7 @@ class Service:
         self.stopping = True  # the main loop does the work
 
     def _shut_down(self) -> None:
-        self.health.notifier.send("STOPPING=1")
+        self.health.systemd.send("STOPPING=1")
         log.info("stopping: finished segments are kept, unfinished books resume at the next start")
         self.watcher.stop()
         if self.api is not None:
