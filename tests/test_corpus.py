@@ -153,6 +153,10 @@ def test_metadata_and_languages(books):
     japanese = books["idpf_ja_kusamakura_vertical_PATCHED-no-audio.epub"]
     assert japanese.language.lower().startswith("ja") and japanese.title == "草枕"
     assert books["pg_shelley_frankenstein_epub3+ncx.epub"].cover[1] == "image/jpeg"
+    # two authors are named in the tags as in the library folder; roles refined the EPUB 3 way
+    assert books["idpf_childrens-literature_one-file-deep-toc.epub"].author == \
+        "Charles Madison Curry & Erle Elsworth Clippinger"
+    assert books["se_poe_short-fiction.epub"].author == "Edgar Allan Poe"
 
 
 def test_moby_dick_reads_without_its_missing_ncx(books):
