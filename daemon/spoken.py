@@ -1,7 +1,7 @@
 """From a chapter's paragraphs to what the voice model is asked to say.
 
 Two jobs: make printed text speakable (the words a narrator says, from
-:mod:`daemon.normalize`, then dashes, quotes and heading numerals), and cut it
+:mod:`daemon.speech.normalize`, then dashes, quotes and heading numerals), and cut it
 into pieces the model reads whole.  Kokoro takes at most
 510 phonemes per call; a piece here is kept well under that (``MAX_PIECE``
 characters) by cutting at sentence ends, then clause marks, then spaces, so no
@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 
 from .epub import Chapter
-from .normalize import cardinal, normalize, roman_to_int
+from .speech.normalize import normalize
+from .speech.numbers import cardinal
+from .speech.numerals import roman_to_int
 
 # English runs about 1.05 phonemes a character; numbers and initials expand.
 # 300 characters stays far enough below 510 phonemes for any real sentence.

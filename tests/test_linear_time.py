@@ -24,7 +24,8 @@ from daemon.book_text import Paragraph
 from daemon.chapters import _headings_into_next, _Part
 from daemon.converter import prepare
 from daemon.epub import read_book
-from daemon.normalize import _next_word, normalize
+from daemon.speech.context import next_word
+from daemon.speech.normalize import normalize
 from daemon.pronounce import parse_lexicon, respell
 from daemon.settings import BookSettings
 from daemon.spoken import pieces, plan_segments, speakable, split_sentences
@@ -135,7 +136,7 @@ def test_normalize_is_linear_in_english(case):
 def test_a_number_looks_no_further_than_a_word_ahead():
     """'in 1881 he' is a year, '1881 chests' a quantity: each number read its next word, and
     in '1881x1881x...' that was the rest of the paragraph (too cheap a scan to time here)."""
-    assert len(_next_word("1881" + "x1881" * 100_000, 4)) <= 100
+    assert len(next_word("1881" + "x1881" * 100_000, 4)) <= 100
 
 
 def test_a_signature_after_a_long_run_of_brackets_is_linear():

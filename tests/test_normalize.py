@@ -17,7 +17,8 @@ import pytest
 
 from daemon.epub import read_book
 from daemon.languages import language_for_book
-from daemon.normalize import SILENT_RULES, cardinal, normalize, ordinal, trace, year
+from daemon.speech.normalize import SILENT_RULES, normalize, trace
+from daemon.speech.numbers import cardinal, ordinal, year
 from daemon.spoken import has_speech, speakable
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

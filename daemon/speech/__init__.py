@@ -1,0 +1,13 @@
+"""From printed text to what the narrator says.
+
+Normalisation, split by concern: :mod:`~daemon.speech.normalize` (the entry point:
+``normalize`` and ``trace``, and the order of the rules), one module per kind of printed
+form (:mod:`~daemon.speech.web`, :mod:`~daemon.speech.symbols`, :mod:`~daemon.speech.money`,
+:mod:`~daemon.speech.citations`, :mod:`~daemon.speech.quantities`,
+:mod:`~daemon.speech.dates`, :mod:`~daemon.speech.abbreviations`,
+:mod:`~daemon.speech.numerals`, :mod:`~daemon.speech.greek`), the words for numbers
+(:mod:`~daemon.speech.numbers`), how each language prints them
+(:mod:`~daemon.speech.profiles`), what a rule is (:mod:`~daemon.speech.rules`), the
+look around a match (:mod:`~daemon.speech.context`), and the word tables, one module
+per language (:mod:`daemon.speech.tables`).
+"""
