@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import InboxError
+from .audio_formats import OUTPUT_SUFFIXES
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
     shown_name, without_hidden
 
@@ -297,7 +298,7 @@ class JobStore:
         def taken(status_file: Path) -> bool:
             stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
             return (stem in self._stems or os.path.lexists(status_file)
-                    or any(os.path.lexists(status_file.with_suffix(s)) for s in (".mp3", ".m4b", "")))
+                    or any(os.path.lexists(status_file.with_suffix(s)) for s in (*OUTPUT_SUFFIXES, "")))
 
         chosen = free_name(self.outbox / f"{relative_stem}.json", taken)
         return chosen.relative_to(self.outbox).with_suffix("").as_posix()

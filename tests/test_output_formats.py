@@ -19,12 +19,13 @@ import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions, plan_parts
+from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions
 from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
 from daemon.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
 from daemon.errors import InvalidSetting
 from daemon.executors import LocalPool
 from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
+from daemon.placement import plan_parts
 from daemon.scheduler import convert
 from daemon.settings import BookSettings
 
@@ -117,7 +118,7 @@ def test_mp3_one_file_per_chapter(tmp_path):
 
 def test_chapter_file_names_are_clean_numbered_and_fit():
     parts = plan_parts(Path("/out/Book.mp3"), "chapter", ["A/B: C?", "", "x" * 400] + ["t"] * 97)
-    assert [p.name for p in (parts[0].path, parts[1].path)] == ["001 - A B - C.mp3", "002 - Chapter 2.mp3"]
+    assert [p.name for p in (parts[0].path, parts[1].path)] == ["001 - AB - C.mp3", "002 - Chapter 2.mp3"]
     assert len(parts[2].path.name.encode()) <= 255 and parts[2].path.suffix == ".mp3"
     assert [p.number for p in parts] == list(range(1, 101))
 
