@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 FLAT = "flat"
 AUDIOBOOKSHELF = "audiobookshelf"
 OPF_NAME = "metadata.opf"
+COVER_NAMES = {b"\xff\xd8\xff": "cover.jpg", b"\x89PNG\r\n\x1a\n": "cover.png"}  # by the image's first bytes
+# Everything a library book's folder holds beside the audio: ours, and the metadata.json
+# Audiobookshelf may write there.  A folder left with only these is the book's no more.
+LIBRARY_FILES = (OPF_NAME, "metadata.json", *COVER_NAMES.values())
 UNTITLED = "Untitled"
 MAX_TAKEN = 1000  # 'Title (2)' ... a library with more copies of one book has a problem
 
@@ -123,11 +127,8 @@ def publish(placement: Placement, prepared: "PreparedBook", result: "ConversionR
     if not placement.staged:
         return result
     final = _publish_folder(placement, prepared)
-
-    def moved(path: Path) -> Path:
-        return final / path.relative_to(placement.folder)
-    return dataclasses.replace(result, output=moved(result.output),
-                               outputs=tuple(moved(path) for path in result.outputs))
+    return dataclasses.replace(result, output=placement.moved(result.output, final),
+                               outputs=tuple(placement.moved(path, final) for path in result.outputs))
 
 
 def _publish_folder(placement: Placement, prepared: "PreparedBook") -> Path:
@@ -184,11 +185,7 @@ def rename_free(folder: Path, parent: Path, name: str) -> Path:
 def cover_name(data: bytes) -> str | None:
     """cover.jpg or cover.png by what the bytes are (a manifest's media type can be wrong);
     Audiobookshelf takes either, so the image is kept as the publisher made it."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "cover.jpg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "cover.png"
-    return None
+    return next((name for magic, name in COVER_NAMES.items() if data.startswith(magic)), None)
 
 
 def write_cover(folder: Path, cover: tuple[bytes, str] | None) -> Path | None:

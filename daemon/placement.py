@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio_formats import OutputOptions
+from .audio_formats import MP3, OutputOptions
 from .files import fit_name, sanitize_filename
 
 
@@ -52,7 +52,7 @@ class Placement:
         """Built in a hidden folder and moved into the library when done."""
         return bool(self.target)
 
-    def audio(self, suffix: str = ".mp3") -> Path:
+    def audio(self, suffix: str = MP3.suffix) -> Path:
         """The book's file for a format's suffix, before any split into chapters."""
         return self.folder / fit_name(self.stem, suffix)
 
@@ -67,6 +67,10 @@ class Placement:
     def parts(self, options: OutputOptions, chapter_titles: list[str]) -> list[Part]:
         """Every file the book becomes, in order."""
         return plan_parts(self.book_file(options), options.split, chapter_titles)
+
+    def moved(self, path: Path, final_folder: Path) -> Path:
+        """Where a file written in a staged folder is once the folder became ``final_folder``."""
+        return final_folder / path.relative_to(self.folder)
 
 
 def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part]:
