@@ -29,8 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import InboxError
 from .audio_formats import OUTPUT_SUFFIXES
+from .errors import InboxError
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
     shown_name, without_hidden
 
