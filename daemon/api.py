@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import bottle
 
+from .audio_formats import mime_type
 from .config import Config
 from .covers import CoverFiles
 from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json
@@ -553,8 +554,8 @@ def download(job_id: str) -> Any:
     _, target = _finished_audio(job_id, _part(bottle.request.query.get("part")))
     outbox = ctx().config.paths.outbox.resolve()
     relative = target.relative_to(outbox).as_posix()
-    mimetype = "audio/mp4" if target.suffix.lower() == ".m4b" else "audio/mpeg"
-    return bottle.static_file(relative, root=str(outbox), mimetype=mimetype, download=Path(relative).name)
+    return bottle.static_file(relative, root=str(outbox), mimetype=mime_type(target.name),
+                              download=Path(relative).name)
 
 
 def _part(raw: str | None) -> int:

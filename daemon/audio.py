@@ -1,331 +1,37 @@
-"""The audiobook files: streaming MP3 or M4B encoding, even loudness, and tags with chapters.
+"""One book's audio output, with even loudness: fed its checkpoints in order, it writes
+one file, or one file per chapter (``NN - Title.mp3`` with track numbers).
 
-MP3: libsndfile (through soundfile) drives LAME one block at a time, so memory
-stays flat however long the book; pydub would hold the whole book in memory and
-need ffmpeg.  M4B: PyAV (whose wheels carry FFmpeg's libraries, so no ``ffmpeg``
-binary is needed) encodes AAC into an MP4 as the audio comes.  FFmpeg's MP4
-muxer writes the chapters twice, as a QuickTime chapter text track (Apple's
-players, Audiobookshelf, VLC) and as a Nero ``chpl`` atom (most other players),
-and moves the index to the front (``faststart``) so a player can start at once.
-mutagen writes the tags: ID3v2.4 with ``CHAP``/``CTOC`` frames for MP3, iTunes
-atoms with the cover for M4B.
-
-``BookAudio`` is one book's output: one file, or one file per chapter
-(``NN - Title.mp3`` with track numbers).  It normalises loudness without
-holding the book: the checkpoints are metered as they arrive (daemon/loudness.py),
-encoding waits until the first ``HOLD_SECONDS`` are in (they wait on disk as
-checkpoints), the gain comes from them, and at the end the whole book's
-measured loudness decides whether one more encoding pass from the checkpoints
-(never a synthesis pass) is needed.
+It normalises loudness without holding the book: the checkpoints are metered as they
+arrive (daemon/loudness.py), encoding waits until the first ``HOLD_SECONDS`` are in
+(they wait on disk as checkpoints), the gain comes from them, and at the end the whole
+book's measured loudness decides whether one more encoding pass from the checkpoints
+(never a synthesis pass) is needed.  The formats are daemon/audio_formats.py, their
+encoders daemon/audio_writers.py, the tags daemon/audio_tags.py, and the files' names
+daemon/placement.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Protocol
 
 import numpy as np
-import soundfile
-from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TRCK,
-                         CTOCFlags)
 
 from . import covers
-from .engine import SAMPLE_RATE
-from .files import commit, fit_name, without_hidden
+from .audio_formats import FORMATS, OutputOptions
+from .audio_tags import BookTags, ChapterMark
+from .audio_writers import AudioFile, open_audio, read_blocks
 from .loudness import LoudnessMeter, PeakLimiter, gain_db_for
+from .placement import Part, plan_parts
 
 log = logging.getLogger(__name__)
 
-BLOCK = 1 << 16  # frames per read when copying a checkpoint into the audiobook
-SUFFIXES = {"mp3": ".mp3", "m4b": ".m4b"}
+SUFFIXES = {name: audio_format.suffix for name, audio_format in FORMATS.items()}  # by format name
 HOLD_SECONDS = 60.0  # audio metered before the gain is chosen and encoding starts
 TOLERANCE_LU = 0.5  # a finished book further than this from the target is encoded again
 MAX_MAKEUP_DB = 3.0  # gain added for what the limiter takes off the peaks, at most
-# How far under the true-peak ceiling the limiter keeps the samples, for the peaks
-# between them and the codec's overshoot: LAME at 64 kbps adds well under a decibel,
-# FFmpeg's AAC at 48 kbps up to 1.6 dB on hard-limited speech (bench/bench_loudness.py).
-CODEC_MARGIN_DB = {"mp3": 1.0, "m4b": 2.5}
-
-
-@dataclass(frozen=True)
-class ChapterMark:
-    title: str
-    start_seconds: float
-    end_seconds: float
-
-
-@dataclass(frozen=True)
-class BookTags:
-    title: str
-    author: str
-    language: str
-    chapters: tuple[ChapterMark, ...]
-    cover: tuple[bytes, str] | None = None
-    album: str = ""  # the book's title, when this file is one of its chapters
-    narrator: str = ""
-    track: tuple[int, int] | None = None  # (number, total) of a chapter file
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    format: str = "mp3"  # mp3 | m4b
-    split: str = "book"  # book | chapter
-    bitrate: int = 64  # kbps of MP3; AAC gets aac_bitrate() of it
-    loudness_lufs: float | None = -18.0  # None keeps the model's level
-    true_peak_db: float = -1.5
-
-    @property
-    def suffix(self) -> str:
-        return SUFFIXES[self.format]
-
-
-def bitrate_to_compression(kbps: int) -> float:
-    """libsndfile maps compression level 0..1 linearly onto 160..8 kbps at 24 kHz."""
-    return min(max((160 - kbps) / 152, 0.0), 1.0)
-
-
-def aac_bitrate(kbps: int) -> int:
-    """AAC-LC sounds as good as MP3 at three quarters of the bitrate: 64 -> 48 kbps."""
-    return min(max(round(kbps * 3 / 4), 24), 128)
-
-
-def _partial_name(final_path: Path) -> Path:
-    """Hidden, short whatever the book's name, and the same for the same output, so a run
-    that was killed leaves nothing that the next run does not overwrite."""
-    digest = hashlib.sha256(final_path.name.encode("utf-8")).hexdigest()[:16]
-    return final_path.with_name(f".partial-{digest}{final_path.suffix}")
-
-
-class AudioFile(Protocol):
-    final_path: Path
-    tmp_path: Path
-    frames: int
-
-    def append_samples(self, samples: np.ndarray) -> None: ...
-    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None: ...
-    def finish(self, tags: BookTags) -> Path: ...
-    def abort(self) -> None: ...
-
-
-class Mp3Writer:
-    """Appends PCM to an MP3 under a temporary name; ``finish`` tags it and renames it into place."""
-
-    def __init__(self, final_path: Path, bitrate: int) -> None:
-        self.final_path = final_path
-        self.tmp_path = _partial_name(final_path)
-        self.frames = 0
-        self._file = soundfile.SoundFile(
-            self.tmp_path, "w", samplerate=SAMPLE_RATE, channels=1, format="MP3",
-            subtype="MPEG_LAYER_III", compression_level=bitrate_to_compression(bitrate),
-            bitrate_mode="CONSTANT",
-        )
-
-    def append_samples(self, samples: np.ndarray) -> None:
-        self._file.write(samples)
-        self.frames += len(samples)
-
-    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
-        """The audio is complete (the chapters go into the tags)."""
-        self._file.close()
-
-    def finish(self, tags: BookTags) -> Path:
-        self.close()
-        write_tags(self.tmp_path, tags)
-        commit(self.tmp_path, self.final_path)
-        return self.final_path
-
-    def abort(self) -> None:
-        """Drop the partial MP3, even when closing it fails (a full disk cannot flush)."""
-        try:
-            if not self._file.closed:
-                self._file.close()
-        except (OSError, RuntimeError):
-            pass
-        self.tmp_path.unlink(missing_ok=True)
-
-
-class M4bWriter:
-    """Appends PCM to an AAC M4B under a temporary name, through PyAV; ``finish`` sets
-    the chapters, closes, tags and renames it into place.  FFmpeg's errors come out as
-    RuntimeError, like libsndfile's."""
-
-    def __init__(self, final_path: Path, bitrate: int) -> None:
-        import av
-
-        self._av = av
-        self.final_path = final_path
-        self.tmp_path = _partial_name(final_path)
-        self.frames = 0
-        self.closed = False
-        with self._ffmpeg():
-            self._container = av.open(str(self.tmp_path), "w", format="ipod",
-                                      options={"movflags": "+faststart"})
-            self._stream = self._container.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
-            self._stream.bit_rate = aac_bitrate(bitrate) * 1000
-
-    def append_samples(self, samples: np.ndarray) -> None:
-        if not len(samples):
-            return
-        frame = self._av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None, :],
-                                                 format="flt", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, self.frames, Fraction(1, SAMPLE_RATE)
-        with self._ffmpeg():
-            self._container.mux(self._stream.encode(frame))
-        self.frames += len(samples)
-
-    def close(self, marks: tuple[ChapterMark, ...] = ()) -> None:
-        """Drain the encoder and write the index: the file is complete.
-
-        FFmpeg builds the chapter text track when it writes the header, before the
-        first packet, when no chapter's time is known yet; so a book with chapters
-        is copied once more, packet by packet (no re-encoding), into a file whose
-        header has them."""
-        if self.closed:
-            return
-        with self._ffmpeg():
-            self._container.mux(self._stream.encode(None))
-            self._container.close()
-            if marks:
-                self._with_chapters(marks)
-        self.closed = True
-
-    def _with_chapters(self, marks: tuple[ChapterMark, ...]) -> None:
-        av = self._av
-        copy = self.tmp_path.with_name(self.tmp_path.name + ".chapters.m4b")
-        try:
-            with av.open(str(self.tmp_path)) as source, \
-                    av.open(str(copy), "w", format="ipod", options={"movflags": "+faststart"}) as target:
-                stream = target.add_stream_from_template(source.streams.audio[0])
-                target.set_chapters(_av_chapters(marks))
-                for packet in source.demux(source.streams.audio[0]):
-                    if packet.dts is not None:
-                        packet.stream = stream
-                        target.mux(packet)
-            copy.replace(self.tmp_path)
-        finally:
-            copy.unlink(missing_ok=True)
-
-    def finish(self, tags: BookTags) -> Path:
-        self.close(tags.chapters)
-        write_mp4_tags(self.tmp_path, tags)
-        commit(self.tmp_path, self.final_path)
-        return self.final_path
-
-    def abort(self) -> None:
-        try:
-            self._container.close()
-        except (self._av.FFmpegError, OSError, RuntimeError, ValueError):
-            pass
-        self.tmp_path.unlink(missing_ok=True)
-
-    def _ffmpeg(self) -> "_FFmpegErrors":
-        return _FFmpegErrors(self._av.FFmpegError)
-
-
-class _FFmpegErrors:
-    """Turns FFmpeg's errors into RuntimeError (errno ones into OSError), as libsndfile's come."""
-
-    def __init__(self, kind: type) -> None:
-        self.kind = kind
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, error: BaseException | None, trace: object) -> bool:
-        if error is not None and isinstance(error, self.kind):
-            number = getattr(error, "errno", None)
-            if number:
-                raise OSError(number, getattr(error, "strerror", None) or str(error)) from error
-            raise RuntimeError(str(error)) from error
-        return False
-
-
-def _av_chapters(marks: tuple[ChapterMark, ...] | list[ChapterMark]) -> list[dict]:
-    millis = Fraction(1, 1000)
-    return [{"id": n, "start": int(round(m.start_seconds * 1000)), "end": int(round(m.end_seconds * 1000)),
-             "time_base": millis, "metadata": {"title": m.title}} for n, m in enumerate(marks, 1)]
-
-
-def open_audio(final_path: Path, options: OutputOptions) -> AudioFile:
-    if options.format == "m4b":
-        return M4bWriter(final_path, options.bitrate)
-    return Mp3Writer(final_path, options.bitrate)
-
-
-def read_blocks(path: Path) -> Iterator[np.ndarray]:
-    with soundfile.SoundFile(path) as source:
-        yield from source.blocks(blocksize=BLOCK, dtype="float32")
-
-
-# --------------------------------------------------------------------------- tags
-
-def write_tags(path: Path, tags: BookTags) -> None:
-    id3 = ID3()
-    id3.add(TIT2(encoding=3, text=tags.title))
-    id3.add(TALB(encoding=3, text=tags.album or tags.title))
-    if tags.author:
-        id3.add(TPE1(encoding=3, text=tags.author))
-    if tags.narrator:
-        id3.add(TCOM(encoding=3, text=tags.narrator))  # where audiobook players look for the narrator
-    if tags.track:
-        id3.add(TRCK(encoding=3, text=f"{tags.track[0]}/{tags.track[1]}"))
-    id3.add(TCON(encoding=3, text="Audiobook"))
-    if tags.language:
-        id3.add(TLAN(encoding=3, text=tags.language))
-    if tags.cover:
-        data, mime = tags.cover
-        id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=data))
-    ids = [f"chp{n}" for n in range(1, len(tags.chapters) + 1)]
-    if ids:
-        id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                     child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=tags.title)]))
-    for element_id, mark in zip(ids, tags.chapters):
-        id3.add(CHAP(element_id=element_id,
-                     start_time=int(round(mark.start_seconds * 1000)),
-                     end_time=int(round(mark.end_seconds * 1000)),
-                     sub_frames=[TIT2(encoding=3, text=mark.title)]))
-    id3.save(path, v2_version=4)
-
-
-def write_mp4_tags(path: Path, tags: BookTags) -> None:
-    """iTunes atoms; the narrator as composer (©wrt, what Audiobookshelf and most players
-    read) and as Apple's own narrator atom (©nrt)."""
-    from mutagen.mp4 import MP4, MP4Cover
-
-    mp4 = MP4(path)
-    if mp4.tags is None:
-        mp4.add_tags()
-    values: dict[str, list] = {"\xa9nam": [tags.title], "\xa9alb": [tags.album or tags.title],
-                               "\xa9gen": ["Audiobook"], "stik": [2]}  # 2: audiobook
-    if tags.author:
-        values["\xa9ART"] = values["aART"] = [tags.author]
-    if tags.narrator:
-        values["\xa9wrt"] = values["\xa9nrt"] = [tags.narrator]
-    if tags.track:
-        values["trkn"] = [tags.track]
-    if tags.cover:
-        data, mime = tags.cover
-        kind = MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG
-        values["covr"] = [MP4Cover(data, imageformat=kind)]
-    mp4.tags.update(values)
-    mp4.save()
-
-
-# --------------------------------------------------------------------------- one book's output
-
-@dataclass(frozen=True)
-class Part:
-    """One file of a book's output: the whole book, or one chapter of it."""
-
-    path: Path
-    number: int  # 1-based: the track number of a chapter file
-    title: str = ""  # the chapter's title (a chapter file's own title)
 
 
 @dataclass(frozen=True)
@@ -336,29 +42,8 @@ class LoudnessReport:
     passes: int  # encoding passes: 2 when the opening stretch misjudged the book
 
 
-UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-
-
-def file_title(title: str) -> str:
-    """A chapter title as part of a file name on any filesystem a NAS shares (SMB included);
-    a colon becomes ' - ', as Audiobookshelf writes it ("Dune: Messiah" -> "Dune - Messiah")."""
-    return " ".join(without_hidden(UNSAFE.sub(" ", title.replace(":", " - ", 1))).split()).strip(". ")
-
-
-def plan_parts(output: Path, split: str, chapter_titles: list[str]) -> list[Part]:
-    """The files a book becomes: ``output`` itself, or ``NN - Title.ext`` beside it per chapter."""
-    if split != "chapter":
-        return [Part(output, 1)]
-    width = max(2, len(str(len(chapter_titles))))
-    parts = []
-    for number, title in enumerate(chapter_titles, 1):
-        stem = f"{number:0{width}d} - {file_title(title) or f'Chapter {number}'}"
-        parts.append(Part(output.with_name(fit_name(stem, output.suffix)), number, title))
-    return parts
-
-
 def limiter(options: OutputOptions) -> PeakLimiter:
-    return PeakLimiter(options.true_peak_db, CODEC_MARGIN_DB[options.format])
+    return PeakLimiter(options.true_peak_db, options.audio_format.codec_margin_db)
 
 
 class _Pass:
@@ -437,7 +122,7 @@ class BookAudio:
     def add(self, checkpoint: Path, chapter: int, last_of_chapter: bool) -> int:
         """Meter a checkpoint (``chapter``: its position among the chapters read) and encode
         it, or keep it waiting until the gain is known; return its frames."""
-        part = chapter if self.options.split == "chapter" else 0
+        part = chapter if self.options.by_chapter else 0
         self.pieces.append((checkpoint, part))
         frames = 0
         if self.current is not None:
@@ -447,7 +132,7 @@ class BookAudio:
             if self.current is not None:
                 self.current.write(part, block)
             frames += len(block)
-        if self.current is not None and last_of_chapter and self.options.split == "chapter":
+        if self.current is not None and last_of_chapter and self.options.by_chapter:
             self.current.end_part()
         self.frames += frames
         if self.current is None and self.meter.seconds >= HOLD_SECONDS:
@@ -456,7 +141,7 @@ class BookAudio:
 
     def finish(self, tags: BookTags) -> list[Path]:
         """Close, check the loudness (encoding again when it is off), tag, rename into place."""
-        marks = tags.chapters if self.options.split == "book" else ()
+        marks = tags.chapters if not self.options.by_chapter else ()
         self.close(marks)
         assert self.current is not None
         measured = self.current.meter.integrated()
@@ -539,7 +224,7 @@ class BookAudio:
     def _tags(self, book: BookTags, part: Part, thumbnail: covers.Cover | None) -> BookTags:
         """A chapter file's own tags; the first carries the book's cover, the others a thumbnail
         of it (covers.py: 300 full covers would outweigh short chapters' audio)."""
-        if self.options.split != "chapter":
+        if not self.options.by_chapter:
             return book
         return BookTags(part.title or book.title, book.author, book.language, (),
                         book.cover if part.number == 1 else thumbnail,

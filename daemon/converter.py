@@ -31,6 +31,7 @@ from .errors import InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
 from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_unwritable
 from .g2p import check_reader
 from .languages import ISO639_2
+from .placement import Placement
 from .pronounce import Lexicon, respell, words_in
 from .settings import ENCODING, PLACEMENT, BookSettings, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
@@ -248,22 +249,19 @@ class BookRun:
     The scheduler asks it for tasks and hands back results; it appends
     checkpoints to the audiobook strictly in order as they become available.
 
-    ``output`` is the book's file; its suffix becomes the format's (.mp3, .m4b).
-    With ``split: chapter`` the chapter files go beside it when its folder is the
-    book's own (``own_folder``: a library folder), else into a folder named after it
-    (``outbox/Book/01 - Title.mp3``), so two books' chapter files never meet.
+    ``output`` is where the book goes: a ``Placement`` (daemon/placement.py names its
+    file, or its chapter files, in the book's format), or a file whose suffix becomes
+    the format's, in a folder that is the book's own when ``own_folder``.
     """
 
-    def __init__(self, prepared: PreparedBook, output: Path, job_dir: Path, workers: int,
+    def __init__(self, prepared: PreparedBook, output: Path | Placement, job_dir: Path, workers: int,
                  on_progress: Callable[[Progress], None] | None = None, label: str = "",
                  segment_chars: int = SEGMENT_CHARS, own_folder: bool = False,
                  planned: tuple[Segment, ...] | None = None) -> None:
         self.prepared = prepared
         self.options = output_options(prepared.settings)
-        output = output.with_suffix(self.options.suffix)
-        if self.options.split == "chapter" and not own_folder:
-            output = output.with_suffix("") / output.name
-        self.output = output
+        self.placement = output if isinstance(output, Placement) else Placement.of_file(output, own_folder)
+        self.output = self.placement.book_file(self.options)
         self.job_dir = job_dir
         self.label = label or prepared.source.name
         self.started = time.monotonic()
@@ -287,8 +285,8 @@ class BookRun:
         self.next_to_write = 0
         self.position = {c.index: n for n, c in enumerate(prepared.chapters)}  # chapter -> its place
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            self.audio = BookAudio(output, self.options, [c.title for c in prepared.chapters])
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            self.audio = BookAudio(self.output, self.options, [c.title for c in prepared.chapters])
         except (OSError, RuntimeError) as error:
             raise self._output_error(error) from None
         self.flush()  # what a previous run finished goes in first

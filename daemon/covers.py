@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .audio_formats import MP3, format_of
 from .files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def cover_of(path: Path) -> Cover | None:
     from mutagen.mp4 import MP4, MP4Cover
 
     try:
-        if path.suffix.lower() == ".mp3":
+        if format_of(path) is MP3:
             pictures = ID3(path).getall("APIC")
             return (pictures[0].data, pictures[0].mime or "image/jpeg") if pictures else None
         found = (MP4(path).tags or {}).get("covr")

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from .audio_formats import mime_type
 from .covers import CoverFiles
 from .files import inside
 from .status import audio_files
@@ -30,15 +31,10 @@ ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ITEMS = 300  # the newest books; a podcast app has no use for ten thousand items at once
-MIME = {".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".m4a": "audio/mp4", ".mp4": "audio/mp4"}
 CHAPTERS_TYPE = "application/json+chapters"
 
 for prefix, uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
     ET.register_namespace(prefix, uri)
-
-
-def audio_type(name: str) -> str:
-    return MIME.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ def _item(channel: ET.Element, summary: dict[str, Any], facts: FileFacts, links:
         _sub(item, "pubDate", published)
     download = f"/download/{job_id}?part={part[0]}" if part else f"/download/{job_id}"
     _sub(item, "enclosure", None, url=links.url(download), length=str(facts.size),
-         type=audio_type(part[1] if part else summary["output_file"]))
+         type=mime_type(part[1] if part else summary["output_file"]))
     _sub(item, f"{{{ITUNES}}}episodeType", "full")
     if part:
         _sub(item, f"{{{ITUNES}}}episode", str(part[0]))  # a chapter file's length is its own

@@ -21,6 +21,7 @@ import secrets
 import shutil
 import signal
 import stat
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,21 +300,26 @@ def fit_name(stem: str, suffix: str, reserve: int = 0) -> str:
     return stem + suffix
 
 
-def free_name(path: Path, taken: Callable[[Path], bool] = os.path.lexists) -> Path:
+def free_name(path: Path, taken: Callable[[Path], bool] = os.path.lexists,
+              suffix: str | None = None, attempts: int | None = None) -> Path:
     """``path``, or 'name (2).ext', 'name (3).ext', ...: the first one not ``taken``.
 
-    Everything that names a file for a user (outputs, moved sources, uploads)
-    goes through here, so nothing is ever overwritten, names look alike, and
-    every name fits the filesystem.  Callers that race with other writers still
-    claim the name they get atomically (O_EXCL or a link).
+    Everything that names a file or folder for a user (outputs, moved sources, uploads,
+    library folders) goes through here, so nothing is ever overwritten, names look
+    alike, and every name fits the filesystem.  Callers that race with other writers
+    claim the name inside ``taken`` (O_EXCL, a link, a rename) and answer False once
+    they have it.  ``suffix``: what stays after the number (a folder's is '', where
+    'Dr. Jekyll' would else read as having one); ``attempts``: how many numbers to try
+    before giving up with EEXIST.
     """
-    suffix = path.suffix
+    if suffix is None:
+        suffix = path.suffix
     stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    first = path.with_name(fit_name(stem, suffix))
-    candidate, number = first, 2
+    candidate, number = path.with_name(fit_name(stem, suffix)), 2
     while taken(candidate):
-        marker = f" ({number})"
-        candidate = path.with_name(fit_name(stem, marker + suffix))
+        if attempts is not None and number > attempts:
+            raise OSError(errno.EEXIST, f"{attempts} names like {path.name!r} are taken")
+        candidate = path.with_name(fit_name(stem, f" ({number}){suffix}"))
         number += 1
     return candidate
 
@@ -349,6 +355,29 @@ _HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u
 def without_hidden(name: str) -> str:
     """A name the daemon writes, with the characters that hide what it says taken out."""
     return _HIDDEN.sub("", name)
+
+
+# Audiobookshelf's sanitizeFilename (server/utils/fileUtils.js), rule for rule: characters
+# Windows and SMB refuse are removed, the first colon becomes ' - ' ("Dune: Messiah" ->
+# "Dune - Messiah"), names that are only dots, Windows device names, trailing dots and
+# spaces go.  Ours on top: no hidden characters (without_hidden), no leading dot.
+_ILLEGAL = re.compile(r'[/?<>\\:*|"]')
+_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_TRAILING = re.compile(r"[. ]+$")
+
+
+def sanitize_filename(name: str) -> str:
+    """A file or folder name the daemon makes from a book's words (library folders, chapter
+    files), as Audiobookshelf writes it: safe on any filesystem a NAS shares, never hidden
+    (the scanner skips a name that starts with '.'), at most NAME_MAX bytes; '' when
+    nothing is left."""
+    name = " ".join(unicodedata.normalize("NFC", name).split())  # tabs and line breaks are spaces here
+    name = without_hidden(_ILLEGAL.sub("", name.replace(":", " - ", 1)))
+    name = " ".join(name.split())
+    if _DEVICE.match(name):
+        name = ""
+    name = _TRAILING.sub("", name.lstrip(". "))
+    return _TRAILING.sub("", fit_name(name, ""))
 
 
 def visible(text: str, keep: str = "") -> str:

@@ -11,8 +11,8 @@ scanner reads without help::
 each with ``cover.jpg`` (or ``cover.png``: the EPUB's own image, never re-encoded)
 and ``metadata.opf`` (the book's Dublin Core, calibre's series meta, the voice as
 narrator).  Names are cleaned the way Audiobookshelf cleans them
-(server/utils/fileUtils.js ``sanitizeFilename``), and shaped so that its folder
-parser (server/utils/scandir.js) reads back the same title.
+(server/utils/fileUtils.js ``sanitizeFilename``: files.sanitize_filename), and shaped
+so that its folder parser (server/utils/scandir.js) reads back the same title.
 
 The book is built in a hidden folder at the outbox root (Audiobookshelf skips
 every path with a part that starts with '.') and renamed into place in one step,
@@ -20,8 +20,9 @@ so a scan never sees half a book.  A folder that exists is never written into:
 the book gets 'Title (2)'.
 
 The seam with the converter: ``place`` says which folder and file stem the audio
-goes to (the converter picks the suffix, and may write several files there);
-``publish`` then finishes the folder and returns where the audio ended up.
+goes to (a ``Placement``: daemon/placement.py names the files in it, one or one per
+chapter, in the book's format); ``publish`` then finishes the folder and returns where
+the audio ended up.
 """
 
 from __future__ import annotations
@@ -32,15 +33,14 @@ import logging
 import os
 import re
 import shutil
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from .converter import narrator
 from .errors import OutputError
-from .files import atomic_write_bytes, fit_name, sync_folder, why_unwritable, without_hidden
+from .files import atomic_write_bytes, fit_name, free_name, sanitize_filename, sync_folder, why_unwritable
+from .placement import Placement
 
 if TYPE_CHECKING:
     from .converter import ConversionResult, PreparedBook
@@ -50,56 +50,17 @@ log = logging.getLogger(__name__)
 FLAT = "flat"
 AUDIOBOOKSHELF = "audiobookshelf"
 OPF_NAME = "metadata.opf"
+COVER_NAMES = {b"\xff\xd8\xff": "cover.jpg", b"\x89PNG\r\n\x1a\n": "cover.png"}  # by the image's first bytes
+# Everything a library book's folder holds beside the audio: ours, and the metadata.json
+# Audiobookshelf may write there.  A folder left with only these is the book's no more.
+LIBRARY_FILES = (OPF_NAME, "metadata.json", *COVER_NAMES.values())
 UNTITLED = "Untitled"
 MAX_TAKEN = 1000  # 'Title (2)' ... a library with more copies of one book has a problem
 
-# Audiobookshelf's sanitizeFilename, rule for rule: characters Windows and SMB refuse,
-# control characters, names that are only dots, Windows device names, trailing dots and
-# spaces; the first colon becomes ' - ' ("Dune: Messiah" -> "Dune - Messiah").  Ours on
-# top: no bidirectional controls either (files.without_hidden).
-_ILLEGAL = re.compile(r'[/?<>\\:*|"]')
-_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-_TRAILING = re.compile(r"[. ]+$")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where one book's audio is written, and where its folder goes when it is done.
-
-    Flat: ``folder`` is the outbox folder itself and nothing moves afterwards.
-    Library: ``folder`` is the hidden staging folder; ``target`` the folder names
-    under the outbox it becomes (author, [series,] title).
-    """
-
-    folder: Path
-    stem: str
-    outbox: Path
-    target: tuple[str, ...] = ()  # empty: flat
-
-    def audio(self, suffix: str = ".mp3") -> Path:
-        """The audio file's path for this format's suffix."""
-        return self.folder / fit_name(self.stem, suffix)
-
-    @property
-    def staged(self) -> bool:
-        return bool(self.target)
-
-
 # --------------------------------------------------------------------------- names
-
-def sanitize(name: str) -> str:
-    """A file or folder name as Audiobookshelf writes it, plus rules of ours: no
-    bidirectional controls, no leading dot (the scanner would skip a hidden folder) and at
-    most NAME_MAX bytes."""
-    name = " ".join(unicodedata.normalize("NFC", name).split())  # tabs and line breaks are spaces here
-    name = without_hidden(_ILLEGAL.sub("", name.replace(":", " - ", 1)))
-    name = " ".join(name.split())
-    if _DEVICE.match(name):
-        name = ""
-    name = _TRAILING.sub("", name.lstrip(". "))
-    return _TRAILING.sub("", fit_name(name, ""))
-
 
 def title_folder_name(title: str, series_index: str | None = None) -> str:
     """The book folder's name: 'Title', or 'Vol 2 - Title' inside a series folder.
@@ -107,9 +68,9 @@ def title_folder_name(title: str, series_index: str | None = None) -> str:
     The scanner reads a trailing ' {…}' as the narrator, so braces become parentheses;
     a series position goes in front the way its folder parser reads it back.
     """
-    clean = sanitize(title.replace("{", "(").replace("}", ")")) or UNTITLED
+    clean = sanitize_filename(title.replace("{", "(").replace("}", ")")) or UNTITLED
     if series_index and re.fullmatch(r"\d{1,3}(\.\d{1,2})?", series_index):
-        return sanitize(f"Vol {series_index} - {clean}")
+        return sanitize_filename(f"Vol {series_index} - {clean}")
     return clean
 
 
@@ -121,10 +82,10 @@ def library_folders(title: str, authors: tuple[str, ...], series: str | None,
     read as author 'Series'.  Several authors are joined with ' & ', which the scanner
     splits back into names.
     """
-    author = sanitize(" & ".join(a for a in authors if a.strip()))
+    author = sanitize_filename(" & ".join(a for a in authors if a.strip()))
     if not author:
         return (title_folder_name(title),)
-    series_name = sanitize(series or "")
+    series_name = sanitize_filename(series or "")
     if series_name:
         return (author, series_name, title_folder_name(title, series_index))
     return (author, title_folder_name(title))
@@ -158,7 +119,7 @@ def place(outbox: Path, stem: str, prepared: "PreparedBook", job_id: str) -> Pla
     target = library_folders(prepared.title, book_authors(prepared), meta.series, meta.series_index)
     tag = f".partial-{job_id[:8]}"
     staging = outbox / ("." + fit_name(target[-1], tag, reserve=1))
-    return Placement(staging, sanitize(prepared.title) or UNTITLED, outbox, target)
+    return Placement(staging, sanitize_filename(prepared.title) or UNTITLED, outbox, target, own_folder=True)
 
 
 def publish(placement: Placement, prepared: "PreparedBook", result: "ConversionResult") -> "ConversionResult":
@@ -167,11 +128,8 @@ def publish(placement: Placement, prepared: "PreparedBook", result: "ConversionR
     if not placement.staged:
         return result
     final = _publish_folder(placement, prepared)
-
-    def moved(path: Path) -> Path:
-        return final / path.relative_to(placement.folder)
-    return dataclasses.replace(result, output=moved(result.output),
-                               outputs=tuple(moved(path) for path in result.outputs))
+    return dataclasses.replace(result, output=placement.moved(result.output, final),
+                               outputs=tuple(placement.moved(path, final) for path in result.outputs))
 
 
 def _publish_folder(placement: Placement, prepared: "PreparedBook") -> Path:
@@ -204,22 +162,23 @@ def discard_leftovers(outbox: Path, job_id: str) -> None:
 
 def rename_free(folder: Path, parent: Path, name: str) -> Path:
     """Rename ``folder`` to ``parent/name``, else 'name (2)', 'name (3)' …: the first one
-    free.  The rename is the claim: a folder that appeared since the check (rename
-    refuses a non-empty one) just moves us on to the next number."""
-    for number in range(1, MAX_TAKEN + 1):
-        marker = f" ({number})" if number > 1 else ""
-        candidate = parent / fit_name(name, marker)
+    free (files.free_name).  The rename is the claim: a folder that appeared since the
+    check (rename refuses a non-empty one) just moves us on to the next number."""
+
+    def taken(candidate: Path) -> bool:
         if os.path.lexists(candidate):
-            continue
+            return True
         try:
             os.rename(folder, candidate)
         except OSError as error:
             if error.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
-                continue
+                return True
             raise
-        sync_folder(parent)
-        return candidate
-    raise OSError(errno.EEXIST, f"{MAX_TAKEN} folders named {name!r} already exist")
+        return False
+
+    final = free_name(parent / name, taken, suffix="", attempts=MAX_TAKEN)
+    sync_folder(parent)
+    return final
 
 
 # --------------------------------------------------------------------------- cover and OPF
@@ -227,11 +186,7 @@ def rename_free(folder: Path, parent: Path, name: str) -> Path:
 def cover_name(data: bytes) -> str | None:
     """cover.jpg or cover.png by what the bytes are (a manifest's media type can be wrong);
     Audiobookshelf takes either, so the image is kept as the publisher made it."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "cover.jpg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "cover.png"
-    return None
+    return next((name for magic, name in COVER_NAMES.items() if data.startswith(magic)), None)
 
 
 def write_cover(folder: Path, cover: tuple[bytes, str] | None) -> Path | None:

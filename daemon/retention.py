@@ -24,12 +24,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .config import Paths, Retention
+from .library import LIBRARY_FILES
+from .settings import SIDECAR_SUFFIXES
 from .status import ENDED, Job, JobStatus, JobStore, audio_files, utc_now
 
 log = logging.getLogger(__name__)
 
 EVERY = 24 * 3600.0  # seconds between looks
-LIBRARY_FILES = ("metadata.opf", "metadata.json", "cover.jpg", "cover.png")  # a library folder's own
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class RetentionPolicy:
         if book is None:
             return
         stem = book.name.rsplit(".", 1)[0]
-        for path in [book, *(book.with_name(stem + s) for s in (".yaml", ".yml", ".YAML", ".YML")),
+        for path in [book, *(book.with_name(stem + s) for s in SIDECAR_SUFFIXES),
                      book.with_name(f"._{book.name}")]:
             path.unlink(missing_ok=True)
         job.moved_to = None

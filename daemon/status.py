@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .audio_formats import OUTPUT_SUFFIXES
 from .errors import InboxError
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
     shown_name, without_hidden
@@ -298,7 +299,7 @@ class JobStore:
         def taken(status_file: Path) -> bool:
             stem = status_file.relative_to(self.outbox).with_suffix("").as_posix()
             return (stem in self._stems or os.path.lexists(status_file)
-                    or any(os.path.lexists(status_file.with_suffix(s)) for s in (".mp3", ".m4b", "")))
+                    or any(os.path.lexists(status_file.with_suffix(s)) for s in (*OUTPUT_SUFFIXES, "")))
 
         chosen = free_name(self.outbox / f"{relative_stem}.json", taken)
         return chosen.relative_to(self.outbox).with_suffix("").as_posix()

@@ -39,7 +39,7 @@ import multipart
 
 from .config import Config
 from .errors import InvalidSetting
-from .files import NAME_MAX, fit_name, free_name, temp_path
+from .files import NAME_MAX, fit_name, free_name, sync_folder, temp_path
 from .languages import LANGUAGES, check_language, parse_voice
 from .mailbox import Mailbox, UploadTicket
 from .settings import SPEED_RANGE
@@ -373,18 +373,7 @@ def _place(tmp: Path, path: Path) -> bool:
         if os.path.lexists(path):
             return False
         os.replace(tmp, path)
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
     return True
 
 
-def _sync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import logging
 
-from daemon.audio import file_title
 from daemon.cli import main, setup_logging
-from daemon.files import visible, without_hidden
-from daemon.library import sanitize
+from daemon.files import sanitize_filename, visible, without_hidden
 from daemon.status import JobStatus, JobStore
 
 from .daemon_helpers import write_config
@@ -22,8 +20,8 @@ HIDDEN = (ESC, RLO, "\u2066", "\u200f", "\u061c", "\x85", "\x7f", "\r")
 
 def test_names_the_daemon_writes_leave_hidden_characters_out(tmp_path):
     assert without_hidden(f"{SPOOF}\u2066x\u2069\u200e\x85\x07") == "invoicegpj.exex"
-    assert sanitize(f"Dune{RLO}: {ESC}[31mMessiah") == "Dune - [31mMessiah"  # library folders
-    assert file_title(f"The Door{RLO}\u2067") == "The Door"  # chapter files
+    assert sanitize_filename(f"Dune{RLO}: {ESC}[31mMessiah") == "Dune - [31mMessiah"  # library folders, chapter files
+    assert sanitize_filename(f"The Door{RLO}\u2067") == "The Door"
     store = JobStore(tmp_path)
     assert store.allocate_stem(f"sub{RLO}/{SPOOF}") == "sub/invoicegpj.exe"  # flat outputs, and their folders
     assert store.allocate_stem(f"{RLO}/..{RLO}/{RLO}") == "_/_/_"  # never an empty name, never '..'

@@ -19,12 +19,15 @@ import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions, plan_parts
+from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions
+from daemon.audio_formats import FORMATS, OUTPUT_SUFFIXES, aac_bitrate, format_of, mime_type
+from daemon.audio_writers import open_audio
 from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
 from daemon.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
 from daemon.errors import InvalidSetting
 from daemon.executors import LocalPool
 from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
+from daemon.placement import Placement, plan_parts
 from daemon.scheduler import convert
 from daemon.settings import BookSettings
 
@@ -117,9 +120,42 @@ def test_mp3_one_file_per_chapter(tmp_path):
 
 def test_chapter_file_names_are_clean_numbered_and_fit():
     parts = plan_parts(Path("/out/Book.mp3"), "chapter", ["A/B: C?", "", "x" * 400] + ["t"] * 97)
-    assert [p.name for p in (parts[0].path, parts[1].path)] == ["001 - A B - C.mp3", "002 - Chapter 2.mp3"]
+    assert [p.name for p in (parts[0].path, parts[1].path)] == ["001 - AB - C.mp3", "002 - Chapter 2.mp3"]
     assert len(parts[2].path.name.encode()) <= 255 and parts[2].path.suffix == ".mp3"
     assert [p.number for p in parts] == list(range(1, 101))
+
+
+def test_each_format_is_written_by_its_own_writer_at_its_bitrate_and_served_as_its_type(tmp_path):
+    codecs = {"mp3": {"mp3", "mp3float"}, "m4b": {"aac"}}
+    assert set(FORMATS) == set(codecs) and OUTPUT_SUFFIXES == (".mp3", ".m4b")
+    tone = (0.3 * np.sin(np.arange(10 * SAMPLE_RATE) * 2 * np.pi * 440 / SAMPLE_RATE)).astype(np.float32)
+    for audio_format in FORMATS.values():
+        path = tmp_path / f"tone{audio_format.suffix}"
+        writer = open_audio(path, OutputOptions(format=audio_format.name, bitrate=96))
+        assert type(writer).__name__ == audio_format.writer
+        writer.append_samples(tone)
+        assert writer.finish(BookTags("Tone", "", "", ())) == path
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            assert stream.codec_context.name in codecs[audio_format.name]
+            kbps = container.bit_rate / 1000
+        assert abs(kbps - audio_format.encoder_kbps(96)) < 0.2 * audio_format.encoder_kbps(96), kbps
+        assert format_of(path) is audio_format and mime_type(path.name) == audio_format.mime_type
+    assert aac_bitrate(96) == 72 and FORMATS["m4b"].encoder_kbps(96) == 72 and FORMATS["mp3"].encoder_kbps(96) == 96
+    assert mime_type("Ann/B.M4A") == "audio/mp4" and mime_type("notes.txt") == "application/octet-stream"
+
+
+def test_the_placement_names_a_flat_a_split_and_a_library_books_files(tmp_path):
+    mp3, m4b_split = OutputOptions(), OutputOptions(format="m4b", split="chapter")
+    flat = Placement(tmp_path / "sub", "Fog", tmp_path)
+    assert flat.book_file(mp3) == tmp_path / "sub" / "Fog.mp3"
+    assert [p.path for p in flat.parts(m4b_split, ["One", "Two: Again"])] == [
+        tmp_path / "sub" / "Fog" / "01 - One.m4b", tmp_path / "sub" / "Fog" / "02 - Two - Again.m4b"]
+    own = Placement(tmp_path / ".staging", "Fog", tmp_path, ("Ann", "Fog"), own_folder=True)
+    assert [p.path for p in own.parts(m4b_split, ["One"])] == [tmp_path / ".staging" / "01 - One.m4b"]
+    assert own.moved(tmp_path / ".staging" / "01 - One.m4b", tmp_path / "Ann" / "Fog") == \
+        tmp_path / "Ann" / "Fog" / "01 - One.m4b"
+    assert Placement.of_file(tmp_path / "x" / "Book.mp3").book_file(m4b_split) == tmp_path / "x" / "Book" / "Book.m4b"
 
 
 # --------------------------------------------------------------------------- loudness, unit by unit
