@@ -1,9 +1,18 @@
 """The job record and its status file: the one place job state is written.
 
-Every change goes through ``JobStore.save``, which writes ``outbox/<stem>.json``
-atomically (temporary file in the same folder, fsync, ``os.replace``), so a
-reader never sees half a file.  Only the daemon's main thread calls it; workers
-return results.  ``JobStore.fail`` is the one place an error becomes a status.
+A job's life is methods of its record, as in rq's ``Job``: ``start``,
+``advance`` (progress), ``complete``, ``fail`` (and cancel: a failure with
+``Cancelled``), ``requeue``, ``lead`` and ``follow``.  Each makes its state change
+and then the one status write through its store, ``JobStore._write``, which writes
+``outbox/<stem>.json`` atomically (temporary file in the same folder, fsync,
+``os.replace``), so a reader never sees half a file.  Only the daemon's main
+thread calls them; workers return results.  ``Job.fail`` is the one place an
+error becomes a status.
+
+A *follower* (the same book and settings as a job already here) is a view of its
+original while both are active: its status file shows the original's state and
+progress, written with the original's.  When the original ends, the follower
+ends with it and keeps what it showed.
 
 At start-up the store is rebuilt from the status files, so the outbox is the
 only state there is.  Status files are read back as data, not trusted: a record
@@ -27,17 +36,23 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from .errors import InboxError
+from .errors import Cancelled, InboxError
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
     shown_name, without_hidden
+
+if TYPE_CHECKING:
+    from .converter import ConversionResult, Progress
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 1.0  # progress-only writes at most this often per job
 JOURNAL_NAME = ".jobs.journal"
 NAMES_FROM_THE_INBOX = ("source", "sidecar", "moved_to")  # may be bytes that are not UTF-8
+# What a follower shows of its original: the state of the conversion, not its own file's names.
+MIRRORED = ("status", "progress", "output_file", "output_files", "error", "error_code", "title", "author", "chapters",
+            "chars_total", "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -108,16 +123,127 @@ class Job:
     finished_at: str | None = None
     updated_at: str = field(default_factory=utc_now)
 
+    # Not fields (no annotation: no part of the status file): the store that writes this
+    # record (JobStore | None), and the job this one shows while it follows it (Job | None).
+    _store = None
+    _original = None
+
     @property
     def stem(self) -> str:
         return self.status_file[: -len(".json")]
 
+    # ------------------------------------------------------------------ life
+
+    def save(self) -> None:
+        """Write the record as it is now (a field changed outside the job's life: where its
+        source went, a new identity)."""
+        self._written()
+
+    def requeue(self) -> None:
+        """Back in the queue (a job resumed after a restart): "queued" until a worker has its
+        first segment again."""
+        self.status = JobStatus.QUEUED
+        self._written()
+
+    def note_waiting(self, reason: str | None) -> None:
+        """Why a queued book has not started (no disk space for it), or None: it may start."""
+        self.waiting = reason
+        self._written()
+
+    def start(self) -> bool:
+        """A worker has the book's first segment; whether this is its first start ever (not a
+        book resumed after a restart)."""
+        first_time = self.started_at is None
+        self.status, self.started_at = JobStatus.PROCESSING, self.started_at or utc_now()
+        self._written()
+        return first_time
+
+    def advance(self, progress: "Progress", chapters: list[dict[str, Any]] | None) -> None:
+        """Progress, ETA and chapter times; written at most once a second (PROGRESS_INTERVAL).
+        (Not named ``progress``: that is the record's percentage field.)"""
+        self.chars_done, self.chars_total = progress.chars_done, progress.chars_total
+        self.progress = round(min(progress.percent, 99.9), 1)
+        self.audio_seconds = round(progress.audio_seconds, 1)
+        self.eta_seconds = round(progress.eta_seconds) if progress.eta_seconds is not None else None
+        if chapters is not None:
+            self.chapters = chapters
+        self._store_of().progressed(self)
+
+    def complete(self, result: "ConversionResult", chapters: list[dict[str, Any]]) -> None:
+        """The audiobook is in place (``result``'s paths are inside the outbox); its followers
+        complete with it."""
+        outbox = self._store_of().outbox
+        self.status, self.progress, self.finished_at = JobStatus.COMPLETED, 100.0, utc_now()
+        self.output_file = result.output.relative_to(outbox).as_posix()
+        self.output_files = [path.relative_to(outbox).as_posix() for path in result.outputs]
+        self.chars_done, self.eta_seconds = self.chars_total, 0
+        self.audio_seconds = round(result.audio_seconds, 1)
+        self.chapters = chapters  # every chapter written: all done
+        self._store_of().ended(self, None)
+
+    def fail(self, error: InboxError) -> None:
+        """The one place an error becomes a job's status: the sentence, its code, the end time.
+        ``Cancelled`` cancels; followers fail with their original, but a cancelled original's
+        followers stay queued, to be led by one of them (``lead``)."""
+        self._stop_following()
+        if isinstance(error, Cancelled):
+            for follower in self._store_of().viewers(self):
+                follower._stop_following()
+        self.status = JobStatus.CANCELLED if isinstance(error, Cancelled) else JobStatus.FAILED
+        self.error, self.error_code = error.message, error.code
+        self.finished_at, self.eta_seconds = utc_now(), None
+        self._store_of().ended(self, error)
+
+    def follow(self, original: "Job") -> None:
+        """Become a view of ``original`` (the same book and settings); a completed original's
+        audiobook is this job's at once, and it ends now."""
+        self.duplicate_of = original.job_id
+        self._original = original
+        if original.status is JobStatus.COMPLETED:
+            self._stop_following()
+            self._store_of().ended(self, None)
+            return
+        if not original.status.active:
+            self._stop_following()  # an original that failed before a restart: so does this one
+        self._written()
+
+    def lead(self) -> None:
+        """A follower whose original was cancelled converts the book itself, from the start."""
+        self._stop_following()
+        self.duplicate_of = None
+        self.status, self.progress, self.error, self.error_code = JobStatus.QUEUED, 0.0, None, None
+
+    @property
+    def following(self) -> "Job | None":
+        """The active original this job shows, while it shows one."""
+        return self._original
+
+    def _stop_following(self) -> None:
+        """Keep what the original showed as this job's own record (it ends, or leads)."""
+        original, self._original = self._original, None
+        if original is not None:
+            for name in MIRRORED:
+                setattr(self, name, getattr(original, name))
+
+    def _written(self) -> None:
+        self._store_of().changed(self)
+
+    def _store_of(self) -> "JobStore":
+        if self._store is None:
+            raise RuntimeError(f"job {self.job_id} belongs to no store")
+        return self._store
+
+    # ------------------------------------------------------------------ the status file
+
     def record(self) -> dict[str, Any]:
-        """The status file's content.  Names read from the inbox that are not UTF-8 are shown
-        with U+FFFD, and their bytes are kept beside them (``source_bytes``) to address the
-        file again after a restart."""
+        """The status file's content (a follower's shows its original's state).  Names read
+        from the inbox that are not UTF-8 are shown with U+FFFD, and their bytes are kept
+        beside them (``source_bytes``) to address the file again after a restart."""
         record = asdict(self)
-        record["status"] = self.status.value
+        if self._original is not None:
+            shown = asdict(self._original)
+            record.update((name, shown[name]) for name in MIRRORED)
+        record["status"] = record["status"].value
         for name in ("source_identity", "sidecar_identity"):
             identity = getattr(self, name)
             record[name] = identity.record() if identity else None
@@ -232,6 +358,9 @@ class JobStore:
         self._last_write: dict[str, float] = {}
         self._journal_bytes = 0
         self._snapshot_bytes = 0
+        # Told of each job that ends (and each follower ending with it) before its status
+        # says so: the daemon moves its source out of the inbox (daemon/disposal.py).
+        self.before_ending: Callable[[Job, InboxError | None], None] = lambda job, error: None
 
     def load(self) -> int:
         """Rebuild the index from the outbox; returns the number of jobs found."""
@@ -251,6 +380,7 @@ class JobStore:
         return len(self.jobs)
 
     def _add(self, job: Job) -> None:
+        job._store = self
         self.jobs[job.job_id] = job
         self._by_key.setdefault(job.job_key, []).append(job)
         self._by_source.setdefault(job.source, []).append(job)
@@ -278,6 +408,10 @@ class JobStore:
         if job is None:
             return []
         return [j for j in self._by_key.get(job.job_key, ()) if j.duplicate_of == job_id]
+
+    def viewers(self, job: Job) -> list[Job]:
+        """Active followers that show ``job`` now."""
+        return [f for f in self.followers(job.job_id) if f.following is job and f.status.active]
 
     def active(self) -> list[Job]:
         """Queued and processing jobs, oldest first."""
@@ -308,18 +442,54 @@ class JobStore:
         self._add(job)
         return job
 
-    def save(self, job: Job, progress_only: bool = False) -> None:
-        """Write the job's status file; progress-only updates are throttled."""
-        now = time.monotonic()
-        if progress_only and now - self._last_write.get(job.job_id, 0.0) < PROGRESS_INTERVAL:
-            return
-        self._last_write[job.job_id] = now
+    def save(self, job: Job) -> None:
+        """Write the job's status file and tell the journal; raises OSError."""
+        self._write(job)
+        self._journal(job)
+
+    def save_progress(self, job: Job) -> None:
+        """Write the job's status file if its last write is PROGRESS_INTERVAL old (the journal
+        hears of state changes only)."""
+        if time.monotonic() - self._last_write.get(job.job_id, 0.0) >= PROGRESS_INTERVAL:
+            self._write(job)
+
+    def _write(self, job: Job) -> None:
+        """The one function that writes a status file."""
+        self._last_write[job.job_id] = time.monotonic()
         job.updated_at = utc_now()
         path = inside(self.outbox, job.status_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, job.record())
-        if not progress_only:
-            self._journal(job)
+
+    # What a job's life methods call: the job's file and those of the followers that show it.
+    # A file that cannot be written is logged; the job's life goes on in memory.
+    def changed(self, job: Job) -> None:
+        self._each_shown(job, self.save)
+
+    def progressed(self, job: Job) -> None:
+        self._each_shown(job, self.save_progress)
+
+    def ended(self, job: Job, error: InboxError | None) -> None:
+        """``job`` ended: its followers end with it; every source leaves the inbox before
+        the status says so."""
+        followers = self.viewers(job)
+        for follower in followers:
+            follower._stop_following()
+        for each in (job, *followers):
+            self.before_ending(each, error)
+        for each in (job, *followers):
+            self._logged(self.save, each)
+
+    def _each_shown(self, job: Job, write: Callable[[Job], None]) -> None:
+        for each in (job, *self.viewers(job)):
+            self._logged(write, each)
+
+    def _logged(self, write: Callable[[Job], None], job: Job) -> None:
+        try:
+            write(job)
+        except OSError as error:
+            log.error("job %s: cannot write its status file in %s: %s", job.job_id, self.outbox,
+                      error.strerror or error)
 
     def remove(self, job: Job) -> None:
         """Forget an ended job and delete its status file (the retention policy, or a failure
@@ -332,11 +502,6 @@ class JobStore:
         self._last_write.pop(job.job_id, None)
         inside(self.outbox, job.status_file).unlink(missing_ok=True)
         self._journal_line(json_bytes({"removed": job.job_id}) + b"\n")
-
-    def fail(self, job: Job, error: InboxError, status: JobStatus = JobStatus.FAILED) -> None:
-        """The one place an error becomes a job's status: the sentence, its code, the end time."""
-        job.status, job.error, job.error_code = status, error.message, error.code
-        job.finished_at, job.eta_seconds = utc_now(), None
 
     # ------------------------------------------------------------------ journal
 
