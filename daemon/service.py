@@ -10,7 +10,7 @@ book, however it is built, holds up the main loop.  Every entry is handled in
 its own try/except: one odd file fails alone, the daemon never stops because of
 a file, and an entry that could not be handled is offered again later.
 
-A job's state changes through its record's methods (daemon/status.py), each of
+A job's state changes through its record's methods (daemon/job_life.py), each of
 which writes its status file; a job that is the same book as another (a
 *follower*) is a view of that job and ends with it.  The service says what
 happens around a job's life: its source leaves the inbox before an ending is
