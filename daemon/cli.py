@@ -24,15 +24,15 @@ from typing import Any, Callable, Sequence
 from . import __version__, library, models
 from .audio import SUFFIXES
 from .config import Config, load_config
-from .converter import (BookRun, ConversionResult, PreparedBook, Progress, job_fingerprint, plan_fingerprint,
-                        prepare_book)
+from .converter import ConversionResult, PreparedBook, Progress, convert, job_fingerprint, place, \
+    plan_fingerprint, prepare_book
 from .backends import make_executor
 from .engine import EngineKind, quiet_phonemizer
 from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
 from .feed import clock
 from .files import free_name, visible
 from .languages import LANGUAGES, VOICES
-from .scheduler import convert
+from . import scheduler
 from .spoken import chapter_pieces
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def _placement(args: argparse.Namespace, prepared: PreparedBook, fingerprint: st
     if prepared.settings.layout == library.AUDIOBOOKSHELF and root.exists() and not root.is_dir():
         raise InvalidSetting(f"{root} is a file; with --layout audiobookshelf, --output is the library "
                              "folder that the book's Author/Title folder goes into")
-    return library.place(root, prepared.source.stem, prepared, fingerprint)
+    return place(root, prepared.source.stem, prepared, fingerprint)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -250,28 +250,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
     prepared = prepare_book(config, args.book, flags=_flags(args))
     fingerprint = job_fingerprint(prepared)
     placement = _placement(args, prepared, fingerprint)
-    suffix = SUFFIXES[prepared.settings.format]
-    output = placement.audio(suffix) if placement.staged else \
-        _output_path(args.book, args.output, args.overwrite, suffix)
+    # a library book's audio goes where its placement says; a flat one where --output says
+    output = None if placement.staged else \
+        _output_path(args.book, args.output, args.overwrite, SUFFIXES[prepared.settings.format])
     # named by what is read, so a rerun in another format or loudness takes the checkpoints
     job_dir = config.paths.processing / f"convert-{plan_fingerprint(prepared)[:16]}"
     print(visible(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
                   f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
                   f"language {prepared.settings.lang}"), file=sys.stderr)
     bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(prepared)
-    try:
-        executor.start()  # first: a cluster's size decides how the book's tail is cut
-        shape = executor.shape()
-        run = BookRun(prepared, output, job_dir, shape.parallelism, segment_chars=shape.segment_chars,
-                      own_folder=placement.staged,
-                      on_progress=bar.update if bar else _log_progress(prepared))
-    except BaseException:
-        executor.close()
-        raise
-    result = convert(run, executor)
+    # the daemon's pipeline, in the foreground (daemon/converter.py)
+    result = convert(prepared, placement, job_dir, executor, scheduler.convert,
+                     on_progress=bar.update if bar else _log_progress(prepared), output=output)
     if bar:
         bar.close()
-    result = library.publish(placement, prepared, result)
     rate = result.chars_total / max(result.seconds, 1e-6)
     if args.report:
         _write_report(args.report, result)

@@ -20,14 +20,16 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import covers
 from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
 from .config import Config
 from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, ReadingOptions, read_book
-from .errors import InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
+from .errors import InboxError, InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
+from .executors import Shape
 from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_unwritable
 from .g2p import check_reader
 from .languages import ISO639_2
@@ -35,6 +37,10 @@ from .placement import Placement
 from .pronounce import Lexicon, respell, words_in
 from .settings import ENCODING, PLACEMENT, BookSettings, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
+
+if TYPE_CHECKING:
+    from .executors import SegmentExecutor
+    from .library import Placement
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +367,88 @@ class BookRun:
         self.audio.abort()
         if not keep_checkpoints:
             shutil.rmtree(self.job_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+class Conversion:
+    """One book through the pipeline that ``kokoro-inbox convert`` and the daemon share:
+    placed (daemon/library.py), read by the scheduler into its ``run``, then published (a
+    library folder gets its cover and metadata and is renamed into place) or, when it failed,
+    its staging folder discarded.  The same book and settings give the same files either way.
+
+    The daemon reads two books at once on one scheduler, so its runner holds a
+    ``Conversion`` per book and calls ``finish`` when the scheduler says the run ended; the
+    command line calls ``convert``, which does it all in the foreground.
+    """
+
+    def __init__(self, prepared: PreparedBook, placement: "Placement", job_dir: Path, shape: Shape,
+                 on_progress: Callable[[Progress], None] | None = None, label: str = "",
+                 planned: tuple[Segment, ...] | None = None, output: Path | None = None) -> None:
+        self.prepared = prepared
+        self.placement = placement
+        audio = output or placement.audio(output_options(prepared.settings).suffix)
+        try:
+            self.run = BookRun(prepared, audio, job_dir, shape.parallelism, on_progress=on_progress,
+                               label=label, segment_chars=shape.segment_chars,
+                               own_folder=placement.staged, planned=planned)
+        except InboxError:
+            _library().discard(placement)
+            raise
+
+    def finish(self, result: ConversionResult | None, error: InboxError | None) -> ConversionResult:
+        """The run's end: its audio where the layout puts it.  Raises the run's error, or
+        publishing's, once the staging folder is gone."""
+        library = _library()
+        if result is None:
+            library.discard(self.placement)
+            raise error or OutputError("the conversion ended without an audiobook")
+        try:
+            result = library.publish(self.placement, self.prepared, result)
+        except InboxError:
+            library.discard(self.placement)
+            raise
+        return result
+
+
+def place(root: Path, stem: str, prepared: PreparedBook, name: str) -> "Placement":
+    """Where a book's audio goes under ``root`` (the outbox, or the command line's folder);
+    ``name`` (the job's id, or its fingerprint) names a library book's staging folder, so a
+    rerun or a resumed job finds it."""
+    return _library().place(root, stem, prepared, name)
+
+
+def discard_leftovers(root: Path, name: str) -> None:
+    """A job that ends without running again: any staging folder it had before a restart."""
+    _library().discard_leftovers(root, name)
+
+
+Drive = Callable[[BookRun, "SegmentExecutor"], ConversionResult]  # a run to its end (scheduler.convert)
+
+
+def convert(prepared: PreparedBook, placement: "Placement", job_dir: Path, executor: "SegmentExecutor",
+            drive: Drive, on_progress: Callable[[Progress], None] | None = None,
+            output: Path | None = None) -> ConversionResult:
+    """One book in the foreground, placed, read and published; raises InboxError.  The
+    executor is closed on the way out (``drive`` closes it once it has it)."""
+    try:
+        executor.start()  # first: a cluster's size decides how the book's tail is cut
+        conversion = Conversion(prepared, placement, job_dir, executor.shape(), on_progress, output=output)
+    except BaseException:
+        executor.close()
+        raise
+    try:
+        result = drive(conversion.run, executor)
+    except InboxError as error:
+        return conversion.finish(None, error)
+    return conversion.finish(result, None)
+
+
+def _library() -> ModuleType:
+    """daemon/library.py, imported when first used: it imports this module (``narrator``);
+    once that arrow is turned round (issue 14, point 8) this is a plain import."""
+    from . import library
+    return library
 
 
 class _Tracker:

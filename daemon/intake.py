@@ -191,8 +191,7 @@ class Intake:
         job.settings = prepared.settings.as_record()
         job.uploaded = admitted.ticket is not None
         if original is not None:
-            job.duplicate_of = original.job_id
-            return Follower(job, original)
+            return Follower(job, original)  # the service has it follow the original (Job.follow)
         job.title, job.author = prepared.title, prepared.author
         job.chars_total = prepared.chars_total
         job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars, "status": "queued"}

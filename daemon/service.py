@@ -10,8 +10,12 @@ book, however it is built, holds up the main loop.  Every entry is handled in
 its own try/except: one odd file fails alone, the daemon never stops because of
 a file, and an entry that could not be handled is offered again later.
 
-A job that is the same book as another (a *follower*) mirrors that job and
-ends with it; ``Service._save`` is the one place that keeps them in step.
+A job's state changes through its record's methods (daemon/job_life.py), each of
+which writes its status file; a job that is the same book as another (a
+*follower*) is a view of that job and ends with it.  The service says what
+happens around a job's life: its source leaves the inbox before an ending is
+written (``_leave_inbox``), and a start, completion or failure is logged and
+announced.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import library
 from .backends import describe, make_executor
 from .config import Config
-from .converter import ConversionResult
+from .converter import ConversionResult, discard_leftovers
 from .disposal import SourceDisposal
 from .engine import EngineKind
 from .errors import Cancelled, InboxError, ModelMissing, StartupError, TryLater
@@ -47,8 +50,6 @@ log = logging.getLogger(__name__)
 TICK = 0.5  # seconds the main loop waits for work before looking around again
 LOOK_AGAIN = 15.0  # seconds before an entry that could not be read now is offered again
 AFTER_A_BUG = 300.0  # seconds before an entry whose handling failed unexpectedly is offered again
-MIRRORED = ("status", "progress", "output_file", "output_files", "error", "error_code", "title", "author", "chapters",
-            "chars_total", "chars_done", "audio_seconds", "eta_seconds", "started_at", "finished_at")
 
 
 class Service:
@@ -58,6 +59,7 @@ class Service:
         self.mailbox = Mailbox(self.paths.processing)
         self.lock = DaemonLock(self.paths.processing)
         self.store = JobStore(self.paths.outbox, journal_path(self.paths.processing))
+        self.store.before_ending = self._leave_inbox
         self.watcher = InboxWatcher(self.paths.inbox, config.watch_mode, config.settle_seconds,
                                     config.rescan_seconds, config.poll_seconds, config.patience_seconds)
         self.intake = Intake(config, self.store, self.mailbox)
@@ -66,13 +68,12 @@ class Service:
         self._resume_at: dict[str, tuple[float, Job]] = {}  # jobs to resume once a share answers again
         self.disposal = SourceDisposal(self.paths, config.after_success, self.watcher.forget,
                                        config.patience_seconds)
-        self.disposal.on_moved = lambda job: self._write(job)
+        self.disposal.on_moved = Job.save
         self.disposal.on_taken_back = self._taken_back
         self.runner = JobRunner(Scheduler(executor), self.paths.outbox, self.paths.processing,
-                                self._save, self._ended)
+                                self._started, self._ended)
         self.retention = RetentionPolicy(config.retention, self.paths, self.store)
         self.notifications = Notifications.from_config(config)
-        self.runner.on_start = lambda job: self.notifications.announce("started", job.record())
         self.health = HealthReporter(self.mailbox, SystemdNotifier(), self.paths)
         self.api = None
         self.stopping = False
@@ -209,7 +210,7 @@ class Service:
             log.info("job %s: %s is still in the inbox though its job ended; it leaves now",
                      decision.job.job_id, shown_name(decision.job.source))
             if self._dispose(decision.job):
-                self._write(decision.job)
+                decision.job.save()
             return
         job = decision.job
         if isinstance(decision, Refused):
@@ -217,7 +218,7 @@ class Service:
         elif isinstance(decision, Follower):
             self._follow(job, decision.original)
         elif isinstance(decision, NewJob):
-            self._save(job)
+            job.save()
             self.runner.enqueue(job, decision.prepared, decision.segments)
             log.info("job %s: queued %s (%d characters, voice %s)", job.job_id, shown_name(job.source),
                      job.chars_total, decision.prepared.settings.voice)
@@ -238,10 +239,7 @@ class Service:
     def _follow(self, job: Job, original: Job) -> None:
         log.info("job %s: %s is the same book and settings as job %s (%s); it shares that audiobook",
                  job.job_id, shown_name(job.source), original.job_id, original.output_file or original.status)
-        _mirror(job, original)
-        if job.status is JobStatus.COMPLETED:
-            self.disposal.completed(job)
-        self._save(job)
+        job.follow(original)
 
     def _resume_jobs(self) -> None:
         """Jobs left queued or processing by a stop or a crash go on from their checkpoints."""
@@ -299,13 +297,12 @@ class Service:
             self.watcher.forget(self.paths.inbox / job.source)
             return
         job.source_identity = outcome.book.identity  # a network mount may have renumbered it
-        job.status = JobStatus.QUEUED  # until a worker has its first segment again
         self.runner.enqueue(job, prepared, outcome.book.segments)
-        self._save(job)
+        job.requeue()
         log.info("job %s: resuming %s", job.job_id, shown_name(job.source))
 
     def _not_resumed(self, job: Job, error: InboxError) -> None:
-        library.discard_leftovers(self.paths.outbox, job.job_id)
+        discard_leftovers(self.paths.outbox, job.job_id)
         self._fail(job, error)
 
     def _mark_taken(self, job: Job) -> None:
@@ -321,50 +318,33 @@ class Service:
 
     # ------------------------------------------------------------------ endings
 
+    def _started(self, job: Job) -> None:
+        self.notifications.announce("started", job.record())
+
     def _ended(self, job: Job, result: ConversionResult | None, error: InboxError | None) -> None:
+        """The runner's word on a book: completed (the record says so already), or failed."""
         if error is not None:
             self._fail(job, error)
             return
         assert result is not None
-        followers = self._following(job)
-        for each in (job, *followers):  # sources leave the inbox before the status says so
-            self.disposal.completed(each)
-        self._write(job, *followers)
         log.info("job %s: completed %s (%.0f s of audio in %.0f s)", job.job_id, job.output_file,
                  result.audio_seconds, result.seconds)
         self.notifications.announce("completed", job.record())
 
     def _fail(self, job: Job, error: InboxError) -> None:
-        """The one place a job fails (or is cancelled): status, log line, and its source moved."""
-        status = JobStatus.CANCELLED if isinstance(error, Cancelled) else JobStatus.FAILED
-        self.store.fail(job, error, status)
-        followers = self._following(job)
-        for each in (job, *followers):  # sources leave the inbox before the status says so
-            self.disposal.failed(each, error)
-        self._write(job, *followers)
-        log.error("job %s: %s %s: %s", job.job_id, status, job.source, error.message)
-        if status is JobStatus.FAILED:  # a cancel is the user's own doing: nobody needs telling
+        """A job fails (or is cancelled), with a log line and, for a failure, a notification."""
+        job.fail(error)
+        log.error("job %s: %s %s: %s", job.job_id, job.status, job.source, error.message)
+        if job.status is JobStatus.FAILED:  # a cancel is the user's own doing: nobody needs telling
             self.notifications.announce("failed", job.record())
 
-    def _save(self, job: Job, progress_only: bool = False) -> None:
-        """Write a job's status file, and its followers' (they mirror it)."""
-        self._write(job, *self._following(job), progress_only=progress_only)
-
-    def _write(self, *jobs: Job, progress_only: bool = False) -> None:
-        for each in jobs:
-            try:
-                self.store.save(each, progress_only=progress_only)
-            except OSError as error:
-                log.error("job %s: cannot write its status file in %s: %s", each.job_id,
-                          self.paths.outbox, error.strerror or error)
-
-    def _following(self, job: Job) -> list[Job]:
-        if job.duplicate_of or job.status is JobStatus.CANCELLED:
-            return []  # a cancelled original's followers are promoted, not cancelled
-        followers = [f for f in self.store.followers(job.job_id) if f.status.active]
-        for follower in followers:
-            _mirror(follower, job)
-        return followers
+    def _leave_inbox(self, job: Job, error: InboxError | None) -> None:
+        """An ending job's source leaves the inbox as its ending says (archive/ or failed/),
+        before its status says so (``JobStore.before_ending``)."""
+        if error is None:
+            self.disposal.completed(job)
+        else:
+            self.disposal.failed(job, error)
 
     # ------------------------------------------------------------------ cancel
 
@@ -400,12 +380,11 @@ class Service:
         if not followers:
             return
         first, *rest = followers
-        first.duplicate_of = None
-        first.status, first.progress, first.error, first.error_code = JobStatus.QUEUED, 0.0, None, None
+        first.lead()
         for follower in rest:
-            follower.duplicate_of = first.job_id
+            follower.follow(first)
         self._resume(first)
-        self._save(first)
+        first.save()
 
     # ------------------------------------------------------------------ reporting
 
@@ -437,11 +416,6 @@ def _startup_error(error: BaseException) -> BaseException:
         return StartupError(f"cannot start: {error.strerror or error}{where}")
     log.debug("start-up failed", exc_info=error)
     return StartupError(f"cannot start: internal error {error!r}; run with -v for details")
-
-
-def _mirror(follower: Job, original: Job) -> None:
-    for name in MIRRORED:
-        setattr(follower, name, getattr(original, name))
 
 
 def _guarded(handle: Callable[[object], None], item: object) -> bool:

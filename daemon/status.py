@@ -1,9 +1,13 @@
 """The job record and its status file: the one place job state is written.
 
-Every change goes through ``JobStore.save``, which writes ``outbox/<stem>.json``
-atomically (temporary file in the same folder, fsync, ``os.replace``), so a
-reader never sees half a file.  Only the daemon's main thread calls it; workers
-return results.  ``JobStore.fail`` is the one place an error becomes a status.
+A job's life is methods of its record (``Job``, from daemon/job_life.py: ``start``,
+``advance``, ``complete``, ``fail``, ``requeue``, ``follow``, ``lead``).  Each makes
+its state change and then the one status write through its store: every status file
+is written by ``JobStore._write``, which writes ``outbox/<stem>.json`` atomically
+(temporary file in the same folder, fsync, ``os.replace``), so a reader never sees
+half a file.  Only the daemon's main thread writes; workers return results.
+``Job.fail`` is the one place an error becomes a status.  A follower's status file
+shows its original's state (``Job.record``).
 
 At start-up the store is rebuilt from the status files, so the outbox is the
 only state there is.  Status files are read back as data, not trusted: a record
@@ -17,7 +21,6 @@ opening ten thousand files per request.
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import os
@@ -25,14 +28,14 @@ import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .audio_formats import OUTPUT_SUFFIXES
 from .errors import InboxError
 from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
     shown_name, without_hidden
+from .job_life import ACTIVE, ENDED, MIRRORED, JobLife, JobStatus, utc_now  # noqa: F401  (ACTIVE, ENDED: for callers)
 
 log = logging.getLogger(__name__)
 
@@ -40,29 +43,6 @@ PROGRESS_INTERVAL = 1.0  # progress-only writes at most this often per job
 JOURNAL_NAME = ".jobs.journal"
 NAMES_FROM_THE_INBOX = ("source", "sidecar", "moved_to")  # may be bytes that are not UTF-8
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-class JobStatus(str, enum.Enum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def active(self) -> bool:
-        return self in (JobStatus.QUEUED, JobStatus.PROCESSING)
-
-
-ACTIVE = (JobStatus.QUEUED, JobStatus.PROCESSING)
-ENDED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def audio_files(record: dict[str, Any]) -> list[str]:
@@ -76,7 +56,7 @@ def is_job_id(value: object) -> bool:
 
 
 @dataclass
-class Job:
+class Job(JobLife):
     job_id: str
     status: JobStatus
     source: str  # relative to the inbox
@@ -113,12 +93,17 @@ class Job:
     def stem(self) -> str:
         return self.status_file[: -len(".json")]
 
+    # ------------------------------------------------------------------ the status file
+
     def record(self) -> dict[str, Any]:
-        """The status file's content.  Names read from the inbox that are not UTF-8 are shown
-        with U+FFFD, and their bytes are kept beside them (``source_bytes``) to address the
-        file again after a restart."""
+        """The status file's content (a follower's shows its original's state).  Names read
+        from the inbox that are not UTF-8 are shown with U+FFFD, and their bytes are kept
+        beside them (``source_bytes``) to address the file again after a restart."""
         record = asdict(self)
-        record["status"] = self.status.value
+        if self._original is not None:
+            shown = asdict(self._original)
+            record.update((name, shown[name]) for name in MIRRORED)
+        record["status"] = record["status"].value
         for name in ("source_identity", "sidecar_identity"):
             identity = getattr(self, name)
             record[name] = identity.record() if identity else None
@@ -234,6 +219,9 @@ class JobStore:
         self._last_write: dict[str, float] = {}
         self._journal_bytes = 0
         self._snapshot_bytes = 0
+        # Told of each job that ends (and each follower ending with it) before its status
+        # says so: the daemon moves its source out of the inbox (daemon/disposal.py).
+        self.before_ending: Callable[[Job, InboxError | None], None] = lambda job, error: None
 
     def load(self) -> int:
         """Rebuild the index from the outbox; returns the number of jobs found."""
@@ -253,6 +241,7 @@ class JobStore:
         return len(self.jobs)
 
     def _add(self, job: Job) -> None:
+        job._store = self
         self.jobs[job.job_id] = job
         self._by_key.setdefault(job.job_key, []).append(job)
         self._by_source.setdefault(job.source, []).append(job)
@@ -280,6 +269,10 @@ class JobStore:
         if job is None:
             return []
         return [j for j in self._by_key.get(job.job_key, ()) if j.duplicate_of == job_id]
+
+    def viewers(self, job: Job) -> list[Job]:
+        """Active followers that show ``job`` now."""
+        return [f for f in self.followers(job.job_id) if f.following is job and f.status.active]
 
     def active(self) -> list[Job]:
         """Queued and processing jobs, oldest first."""
@@ -310,18 +303,54 @@ class JobStore:
         self._add(job)
         return job
 
-    def save(self, job: Job, progress_only: bool = False) -> None:
-        """Write the job's status file; progress-only updates are throttled."""
-        now = time.monotonic()
-        if progress_only and now - self._last_write.get(job.job_id, 0.0) < PROGRESS_INTERVAL:
-            return
-        self._last_write[job.job_id] = now
+    def save(self, job: Job) -> None:
+        """Write the job's status file and tell the journal; raises OSError."""
+        self._write(job)
+        self._journal(job)
+
+    def save_progress(self, job: Job) -> None:
+        """Write the job's status file if its last write is PROGRESS_INTERVAL old (the journal
+        hears of state changes only)."""
+        if time.monotonic() - self._last_write.get(job.job_id, 0.0) >= PROGRESS_INTERVAL:
+            self._write(job)
+
+    def _write(self, job: Job) -> None:
+        """The one function that writes a status file."""
+        self._last_write[job.job_id] = time.monotonic()
         job.updated_at = utc_now()
         path = inside(self.outbox, job.status_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, job.record())
-        if not progress_only:
-            self._journal(job)
+
+    # What a job's life methods call: the job's file and those of the followers that show it.
+    # A file that cannot be written is logged; the job's life goes on in memory.
+    def changed(self, job: Job) -> None:
+        self._each_shown(job, self.save)
+
+    def progressed(self, job: Job) -> None:
+        self._each_shown(job, self.save_progress)
+
+    def ended(self, job: Job, error: InboxError | None) -> None:
+        """``job`` ended: its followers end with it; every source leaves the inbox before
+        the status says so."""
+        followers = self.viewers(job)
+        for follower in followers:
+            follower._stop_following()
+        for each in (job, *followers):
+            self.before_ending(each, error)
+        for each in (job, *followers):
+            self._logged(self.save, each)
+
+    def _each_shown(self, job: Job, write: Callable[[Job], None]) -> None:
+        for each in (job, *self.viewers(job)):
+            self._logged(write, each)
+
+    def _logged(self, write: Callable[[Job], None], job: Job) -> None:
+        try:
+            write(job)
+        except OSError as error:
+            log.error("job %s: cannot write its status file in %s: %s", job.job_id, self.outbox,
+                      error.strerror or error)
 
     def remove(self, job: Job) -> None:
         """Forget an ended job and delete its status file (the retention policy, or a failure
@@ -334,11 +363,6 @@ class JobStore:
         self._last_write.pop(job.job_id, None)
         inside(self.outbox, job.status_file).unlink(missing_ok=True)
         self._journal_line(json_bytes({"removed": job.job_id}) + b"\n")
-
-    def fail(self, job: Job, error: InboxError, status: JobStatus = JobStatus.FAILED) -> None:
-        """The one place an error becomes a job's status: the sentence, its code, the end time."""
-        job.status, job.error, job.error_code = status, error.message, error.code
-        job.finished_at, job.eta_seconds = utc_now(), None
 
     # ------------------------------------------------------------------ journal
 

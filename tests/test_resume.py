@@ -6,10 +6,13 @@ import json
 import logging
 from pathlib import Path
 
+import pytest
 import soundfile
 
-from daemon.converter import BookRun, checkpoint_path, prepare
+from daemon.converter import BookRun, ConversionResult, checkpoint_path, place, prepare
+from daemon.converter import convert as pipeline
 from daemon.engine import EngineKind, EngineSettings
+from daemon.errors import SynthesisFailed
 from daemon.executors import LocalPool
 from daemon.scheduler import Scheduler, convert
 from daemon.settings import BookSettings
@@ -73,3 +76,34 @@ def test_checkpoints_of_other_settings_are_not_used(tmp_path, caplog):
     stored = json.loads((job_dir / "plan.json").read_text())
     assert stored["fingerprint"] != ""
     run.abort(keep_checkpoints=False)
+
+
+@pytest.mark.processes
+def test_the_pipeline_drops_a_failed_books_staging_folder_keeps_its_checkpoints_and_publishes_a_rerun(tmp_path):
+    """``kokoro-inbox convert`` and the daemon share ``converter.convert``'s steps: placed, read,
+    then published or, failed, the library's staging folder gone (the checkpoints stay)."""
+    book = tmp_path / "book.epub"
+    simple_book(book, [("One", SENTENCES[:10])], title="The Lamps", author="A. Writer")
+    prepared = prepare(book, BookSettings(layout="audiobookshelf"))
+    library, job_dir = tmp_path / "library", tmp_path / "job"
+
+    def fails_halfway(run: BookRun, executor) -> ConversionResult:
+        scheduler = Scheduler(executor)
+        scheduler.add(run)
+        try:
+            while len(run.done) < 2:
+                scheduler.step(timeout=0.5)
+        finally:
+            scheduler.remove(run)
+            run.abort(keep_checkpoints=True)
+            scheduler.close()
+        raise SynthesisFailed("a worker died")
+
+    with pytest.raises(SynthesisFailed):
+        pipeline(prepared, place(library, "book", prepared, "f" * 16), job_dir, LocalPool(TONE, 2), fails_halfway)
+    assert not list(library.glob(".*")), "no staging folder left"
+    assert list(job_dir.glob("segment-*.flac")), "the finished segments are kept for a rerun"
+    result = pipeline(prepared, place(library, "book", prepared, "f" * 16), job_dir, LocalPool(TONE, 2), convert)
+    assert result.output == library / "A. Writer" / "The Lamps" / "The Lamps.mp3" and result.output.is_file()
+    assert result.segments_resumed >= 2 and not job_dir.exists()
+    assert not list(library.glob(".*"))
