@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Callable
 
+# The PCM every book is assembled from: Kokoro speaks 24 kHz mono, and every writer, meter
+# and checkpoint works at that rate.
+SAMPLE_RATE = 24_000
+
 
 def bitrate_to_compression(kbps: int) -> float:
     """libsndfile maps compression level 0..1 linearly onto 160..8 kbps at 24 kHz."""

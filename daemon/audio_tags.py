@@ -10,6 +10,11 @@ from mutagen.id3 import (APIC, CHAP, CTOC, ID3, TALB, TCOM, TCON, TIT2, TLAN, TP
                          CTOCFlags)
 
 
+def narrator(voice: str | None) -> str:
+    """The narrator the tags name: the Kokoro voice (or blend) that read the book."""
+    return f"Kokoro ({voice})" if voice else "Kokoro"
+
+
 @dataclass(frozen=True)
 class ChapterMark:
     title: str

@@ -23,9 +23,8 @@ from typing import Iterator, Protocol
 import numpy as np
 import soundfile
 
-from .audio_formats import OutputOptions, bitrate_to_compression
+from .audio_formats import SAMPLE_RATE, OutputOptions, bitrate_to_compression
 from .audio_tags import BookTags, ChapterMark, write_mp4_tags, write_tags
-from .engine import SAMPLE_RATE
 from .files import commit
 
 BLOCK = 1 << 16  # frames per read when copying a checkpoint into the audiobook

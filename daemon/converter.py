@@ -20,13 +20,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import covers
+from . import covers, library
 from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
+from .audio_tags import narrator
+from .audio_formats import SAMPLE_RATE
 from .config import Config
-from .engine import SAMPLE_RATE, SegmentAudio, SegmentTask, checkpoint_frames
+from .engine import SegmentAudio, SegmentTask, checkpoint_frames
 from .epub import Book, Chapter, ReadingOptions, read_book
 from .errors import InboxError, InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
 from .executors import Shape
@@ -40,7 +41,6 @@ from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 if TYPE_CHECKING:
     from .executors import SegmentExecutor
-    from .library import Placement
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +201,6 @@ def plan_fingerprint(prepared: PreparedBook) -> str:
 def output_options(settings: BookSettings) -> OutputOptions:
     return OutputOptions(format=settings.format, split=settings.split, bitrate=settings.bitrate,
                          loudness_lufs=settings.loudness_lufs, true_peak_db=settings.true_peak_db)
-
-
-def narrator(voice: str | None) -> str:
-    """The narrator the tags name: the Kokoro voice (or blend) that read the book."""
-    return f"Kokoro ({voice})" if voice else "Kokoro"
 
 
 # --------------------------------------------------------------------------- plan on disk
@@ -393,13 +388,12 @@ class Conversion:
                                label=label, segment_chars=shape.segment_chars,
                                own_folder=placement.staged, planned=planned)
         except InboxError:
-            _library().discard(placement)
+            library.discard(placement)
             raise
 
     def finish(self, result: ConversionResult | None, error: InboxError | None) -> ConversionResult:
         """The run's end: its audio where the layout puts it.  Raises the run's error, or
         publishing's, once the staging folder is gone."""
-        library = _library()
         if result is None:
             library.discard(self.placement)
             raise error or OutputError("the conversion ended without an audiobook")
@@ -415,12 +409,12 @@ def place(root: Path, stem: str, prepared: PreparedBook, name: str) -> "Placemen
     """Where a book's audio goes under ``root`` (the outbox, or the command line's folder);
     ``name`` (the job's id, or its fingerprint) names a library book's staging folder, so a
     rerun or a resumed job finds it."""
-    return _library().place(root, stem, prepared, name)
+    return library.place(root, stem, prepared, name)
 
 
 def discard_leftovers(root: Path, name: str) -> None:
     """A job that ends without running again: any staging folder it had before a restart."""
-    _library().discard_leftovers(root, name)
+    library.discard_leftovers(root, name)
 
 
 Drive = Callable[[BookRun, "SegmentExecutor"], ConversionResult]  # a run to its end (scheduler.convert)
@@ -442,13 +436,6 @@ def convert(prepared: PreparedBook, placement: "Placement", job_dir: Path, execu
     except InboxError as error:
         return conversion.finish(None, error)
     return conversion.finish(result, None)
-
-
-def _library() -> ModuleType:
-    """daemon/library.py, imported when first used: it imports this module (``narrator``);
-    once that arrow is turned round (issue 14, point 8) this is a plain import."""
-    from . import library
-    return library
 
 
 class _Tracker:

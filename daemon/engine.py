@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from .audio_formats import SAMPLE_RATE
 from .errors import ConfigError, SynthesisFailed
 from .g2p import Phonemizer
 from .languages import VoiceMix, parse_voice
@@ -30,7 +31,6 @@ from .pronounce import Lexicon, phonemes
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24_000
 FADE_SECONDS = 0.004  # a few milliseconds of fade keeps joins free of clicks
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .converter import narrator
+from .audio_tags import narrator
 from .errors import OutputError
 from .files import atomic_write_bytes, fit_name, free_name, sanitize_filename, sync_folder, why_unwritable
 from .placement import Placement

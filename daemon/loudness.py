@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .engine import SAMPLE_RATE
+from .audio_formats import SAMPLE_RATE
 
 STEP_SECONDS = 0.1  # BS.1770: 400 ms blocks, 75 % overlap
 STEPS_PER_BLOCK = 4
