@@ -32,7 +32,7 @@ from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_u
 from .g2p import check_reader
 from .languages import ISO639_2
 from .pronounce import Lexicon, respell, words_in
-from .settings import ENCODING, PLACEMENT, BookSettings, requested_settings
+from .settings import ENCODING, PLACEMENT, BookSettings, options_of, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 log = logging.getLogger(__name__)
@@ -107,22 +107,15 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
                  upload: Mapping[str, Any] | None = None) -> PreparedBook:
     """Read a book with the settings the config, its folders, its sidecar (or upload form)
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
-    defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
-                            notes=config.speech_notes, tables=config.speech_tables,
-                            pronounce=config.speech_lexicon, layout=config.output_layout,
-                            format=config.output_format, split=config.output_split,
-                            loudness_lufs=config.output_loudness, true_peak_db=config.output_true_peak)
-    requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
-    return prepare(source, requested, config.default_lang, config.default_voice,
-                   keep_boilerplate=not config.skip_boilerplate)
+    defaults = config.book_defaults
+    requested = requested_settings(source, defaults.settings, config.paths.inbox, upload, flags)
+    return prepare(source, requested, defaults.lang, defaults.voice, keep_boilerplate=not config.skip_boilerplate)
 
 
 def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
             english_voice: str = "af_heart", keep_boilerplate: bool = False) -> PreparedBook:
     """Read the book and settle its settings; raises InboxError subclasses."""
-    options = ReadingOptions(keep_boilerplate=keep_boilerplate, notes=requested.notes,
-                             tables=requested.tables, lang=requested.lang)
-    book = read_book(source, options)
+    book = read_book(source, reading_options(requested, keep_boilerplate))
     settings = requested.resolve(book.language, default_lang, english_voice)
     check_reader(settings.lang or default_lang)
     if requested.chapters is not None:
@@ -192,8 +185,14 @@ def plan_fingerprint(prepared: PreparedBook) -> str:
 
 
 def output_options(settings: BookSettings) -> OutputOptions:
-    return OutputOptions(format=settings.format, split=settings.split, bitrate=settings.bitrate,
-                         loudness_lufs=settings.loudness_lufs, true_peak_db=settings.true_peak_db)
+    """How the audiobook is encoded: the settings that affect the encoding."""
+    return options_of(settings, OutputOptions)
+
+
+def reading_options(settings: BookSettings, keep_boilerplate: bool) -> ReadingOptions:
+    """How the book is read into text: the settings of the same names, and the config's choice
+    of boilerplate."""
+    return options_of(settings, ReadingOptions, keep_boilerplate=keep_boilerplate)
 
 
 def narrator(voice: str | None) -> str:
