@@ -33,6 +33,7 @@ from .feed import clock
 from .files import free_name, visible
 from .languages import LANGUAGES, VOICES
 from . import scheduler
+from .settings import FORMATS, KEYS, LAYOUTS, SPLITS
 from .spoken import chapter_pieces
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,12 @@ def _parser() -> argparse.ArgumentParser:
                            help="audiobook to write (default: beside the book; its suffix follows --format); with --layout audiobookshelf, "
                                 "the library folder the book's Author/Title folder goes into "
                                 "(default: the book's folder)")
-    convert_p.add_argument("--layout", choices=("flat", "audiobookshelf"),
+    convert_p.add_argument("--layout", choices=LAYOUTS,
                            help="flat: one MP3; audiobookshelf: an Author/[Series/]Title folder with "
                                 "cover and metadata.opf (default: config output.layout)")
-    convert_p.add_argument("--format", choices=("mp3", "m4b"),
+    convert_p.add_argument("--format", choices=FORMATS,
                            help="mp3, or m4b: AAC with chapters (default: config output.format)")
-    convert_p.add_argument("--split", choices=("book", "chapter"),
+    convert_p.add_argument("--split", choices=SPLITS,
                            help="one file, or 'NN - Title' files per chapter (default: config output.split)")
     convert_p.add_argument("--voice")
     convert_p.add_argument("--speed", type=float)
@@ -220,8 +221,7 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Config:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     """The book settings given on the command line (the last layer, over sidecar and folders)."""
-    names = ("voice", "speed", "lang", "bitrate", "chapters", "layout", "format", "split")
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return {name: getattr(args, name) for name in KEYS if getattr(args, name, None) is not None}
 
 
 def _output_path(book: Path, explicit: Path | None, overwrite: bool, suffix: str) -> Path:

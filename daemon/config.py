@@ -19,9 +19,8 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from .errors import ConfigError, InvalidSetting
-from .languages import check_language, parse_voice
 from .models import default_models_dir
-from .settings import BITRATE_RANGE, FORMATS, LOUDNESS_RANGE, SPEED_RANGE, SPLITS, TRUE_PEAK_RANGE
+from .settings import BookDefaults, check_config_value, config_keys, defaults_from_config
 
 ENV_PREFIX = "KOKORO_INBOX_"
 
@@ -185,18 +184,17 @@ def _workers(key: str, value: Any) -> Any:
     return _number(1, 256, integer=True)(key, value)
 
 
-def _voice(key: str, value: Any) -> str:
-    try:
-        return str(parse_voice(value if isinstance(value, str) else ""))
-    except InvalidSetting as error:
-        raise ConfigError(f"{key}: {error.message.partition(': ')[2]}") from None
-
-
-def _lang(key: str, value: Any) -> str:
-    try:
-        return check_language(value if isinstance(value, str) else "")
-    except InvalidSetting as error:
-        raise ConfigError(f"{key}: {error.message.partition(': ')[2]}") from None
+def _book_section(section: str) -> dict[str, tuple[Any, Callable[[str, Any], Any]]]:
+    """A section of book defaults: its keys, defaults and checks are the settings model's
+    (daemon/settings.py), so a sidecar and the config file accept the same values."""
+    def checker(name: str) -> Callable[[str, Any], Any]:
+        def check(key: str, value: Any) -> Any:
+            try:
+                return check_config_value(section, name, value)
+            except InvalidSetting as error:  # named as the config file names it
+                raise ConfigError(f"{key}: {error.message.partition(': ')[2]}") from None
+        return check
+    return {name: (default, checker(name)) for name, default in config_keys(section).items()}
 
 
 # section -> key -> (default, checker). A section of None holds top-level keys.
@@ -220,24 +218,12 @@ SCHEMA: dict[str | None, dict[str, tuple[Any, Callable[[str, Any], Any]]]] = {
         "patience_seconds": (600, _number(0, 86400)),
         "read_seconds": (300, _number(0.1, 86400)),
     },
-    "defaults": {
-        "voice": ("af_heart", _voice),
-        "speed": (1.0, _number(*SPEED_RANGE)),
-        "lang": ("en-us", _lang),
-        "bitrate": (64, _number(*BITRATE_RANGE, integer=True)),
-    },
+    "defaults": _book_section("defaults"),
     "speech": {
-        "notes": ("inline", _choice("inline", "end_of_chapter", "skip")),
-        "tables": ("rows", _choice("rows", "skip")),
-        "lexicon": (None, _text_checker(optional=True)),
+        **_book_section("speech"),
+        "lexicon": (None, _text_checker(optional=True)),  # a file: read into BookDefaults.settings.pronounce
     },
-    "output": {
-        "layout": ("flat", _choice("flat", "audiobookshelf")),
-        "format": ("mp3", _choice(*FORMATS)),
-        "split": ("book", _choice(*SPLITS)),
-        "loudness_lufs": (-18, _optional(_number(*LOUDNESS_RANGE))),
-        "true_peak_db": (-1.5, _number(*TRUE_PEAK_RANGE)),
-    },
+    "output": _book_section("output"),
     "api": {
         "enabled": (True, _bool),
         "host": ("127.0.0.1", _text_checker()),
@@ -317,10 +303,6 @@ class Config:
     rescan_seconds: float
     workers: int
     threads_per_worker: int
-    default_voice: str
-    default_speed: float
-    default_lang: str
-    default_bitrate: int
     after_success: str
     skip_boilerplate: bool
     api_enabled: bool
@@ -330,9 +312,8 @@ class Config:
     max_upload_mb: int
     log_level: str
     source: Path | None = None
-    speech_notes: str = "inline"
-    speech_tables: str = "rows"
-    speech_lexicon: tuple = ()  # Pronunciation entries from the file speech.lexicon names
+    # every book's settings before its folders, sidecar, form or flags: defaults:, speech:, output:
+    book_defaults: BookDefaults = BookDefaults()
     api_allowed_hosts: tuple[str, ...] = ()
     api_max_uploads: int = 4
     api_max_queue: int = 500
@@ -347,11 +328,6 @@ class Config:
     api_feed_token: str | None = None  # read-only: the feed, its audio, chapters, covers (feed_token())
     notify_urls: tuple[str, ...] = ()  # Apprise URLs (daemon/notify.py)
     notify_events: tuple[str, ...] = ("completed", "failed")
-    output_layout: str = "flat"  # flat | audiobookshelf (daemon/library.py)
-    output_format: str = "mp3"  # mp3 | m4b (daemon/audio.py)
-    output_split: str = "book"  # book | chapter
-    output_loudness: float | None = -18.0  # LUFS; None keeps the model's level
-    output_true_peak: float = -1.5  # dBTP
     poll_seconds: float = 1.0  # the polling watcher's interval (network mounts)
     patience_seconds: float = 600.0  # how long an incomplete file may keep being written
     read_seconds: float = 300.0  # the time budget for reading and planning one book
@@ -455,8 +431,6 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         executor_address=values["executor.address"], executor_tls=tls,
         executor_interface=values["executor.interface"],
         threads_per_worker=values["threads_per_worker"],
-        default_voice=values["defaults.voice"], default_speed=float(values["defaults.speed"]),
-        default_lang=values["defaults.lang"], default_bitrate=values["defaults.bitrate"],
         after_success=values["after_success"], skip_boilerplate=values["skip_boilerplate"],
         api_enabled=values["api.enabled"], api_host=values["api.host"], api_port=values["api.port"],
         api_token=values["api.token"], max_upload_mb=values["api.max_upload_mb"],
@@ -469,12 +443,8 @@ def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = 
         api_feed_token=feed_token(values["api.token"], values["api.feed_token"]),
         notify_urls=values["notify.urls"], notify_events=values["notify.events"],
         log_level=values["log_level"], source=path,
-        speech_notes=values["speech.notes"], speech_tables=values["speech.tables"],
-        output_layout=values["output.layout"],
-        output_format=values["output.format"], output_split=values["output.split"],
-        output_loudness=None if values["output.loudness_lufs"] is None else float(values["output.loudness_lufs"]),
-        output_true_peak=float(values["output.true_peak_db"]),
-        speech_lexicon=_lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else (),
+        book_defaults=defaults_from_config(
+            values, _lexicon(folder("speech.lexicon")) if values["speech.lexicon"] else ()),
     )
     return config
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import covers, library
 from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
@@ -36,7 +36,7 @@ from .g2p import check_reader
 from .languages import ISO639_2
 from .placement import Placement
 from .pronounce import Lexicon, respell, words_in
-from .settings import ENCODING, PLACEMENT, BookSettings, requested_settings
+from .settings import Affects, BookSettings, options_of, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 2  # 2: notes, tables and the parts of a book read anew
+PLAN_VERSION = 3  # 2: notes, tables and the parts of a book read anew; 3: the plan's identity is its speech
 
 
 @dataclass(frozen=True)
@@ -114,22 +114,15 @@ def prepare_book(config: Config, source: Path, flags: Mapping[str, Any] | None =
                  upload: Mapping[str, Any] | None = None) -> PreparedBook:
     """Read a book with the settings the config, its folders, its sidecar (or upload form)
     and any flags ask for: the same for the daemon, ``convert`` and ``inspect``."""
-    defaults = BookSettings(speed=config.default_speed, bitrate=config.default_bitrate,
-                            notes=config.speech_notes, tables=config.speech_tables,
-                            pronounce=config.speech_lexicon, layout=config.output_layout,
-                            format=config.output_format, split=config.output_split,
-                            loudness_lufs=config.output_loudness, true_peak_db=config.output_true_peak)
-    requested = requested_settings(source, defaults, config.paths.inbox, upload, flags)
-    return prepare(source, requested, config.default_lang, config.default_voice,
-                   keep_boilerplate=not config.skip_boilerplate)
+    defaults = config.book_defaults
+    requested = requested_settings(source, defaults.settings, config.paths.inbox, upload, flags)
+    return prepare(source, requested, defaults.lang, defaults.voice, keep_boilerplate=not config.skip_boilerplate)
 
 
 def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
             english_voice: str = "af_heart", keep_boilerplate: bool = False) -> PreparedBook:
     """Read the book and settle its settings; raises InboxError subclasses."""
-    options = ReadingOptions(keep_boilerplate=keep_boilerplate, notes=requested.notes,
-                             tables=requested.tables, lang=requested.lang)
-    book = read_book(source, options)
+    book = read_book(source, reading_options(requested, keep_boilerplate))
     settings = requested.resolve(book.language, default_lang, english_voice)
     check_reader(settings.lang or default_lang)
     if requested.chapters is not None:
@@ -184,23 +177,49 @@ def _respelled(chapter: Chapter, lexicon: Lexicon) -> Chapter:
 
 
 def job_fingerprint(prepared: PreparedBook) -> str:
-    """Same book and settings -> same fingerprint (names the checkpoint folder)."""
-    settings = {k: v for k, v in prepared.settings.as_record().items() if k not in PLACEMENT}
-    record = {"sha256": prepared.source_sha256, "settings": settings,
+    """The job's identity: the same source and every setting that changes what comes out
+    (its sound, its encoding, its tags, where it goes) -> the same job, and a second drop is
+    a duplicate of the first.  So a book dropped for the library is converted for the library,
+    not pointed at a flat MP3 made earlier, while both share the plan (``plan_fingerprint``)."""
+    record = {"sha256": prepared.source_sha256, "settings": prepared.settings.plain(),
               "chapters": [c.index for c in prepared.chapters], "plan": PLAN_VERSION}
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    return _digest(record)
 
 
-def plan_fingerprint(prepared: PreparedBook) -> str:
-    """What is synthesised: the job's fingerprint without the settings that only decide how
-    the audio is encoded (format, split, loudness), so changing those keeps the checkpoints."""
-    plain = {k: getattr(BookSettings, k) for k in ENCODING}
-    return job_fingerprint(dataclasses.replace(prepared, settings=dataclasses.replace(prepared.settings, **plain)))
+def plan_fingerprint(prepared: PreparedBook, segments: Sequence[Segment] | None = None) -> str:
+    """The plan's identity: exactly what is synthesised, so checkpoints stay good whatever
+    else changes (bitrate, format, loudness, title, author, layout).  That is the speech of
+    the segments, chapter by chapter (the text after respellings, notes, tables and the
+    chapters chosen), read with this voice, speed and language and the lexicon entries whose
+    words occur in it.  It does not depend on how the speech is cut into segments (the
+    number of workers), so ``segments`` may be any cut of this book; without them the book
+    is cut now."""
+    if segments is None:
+        segments = plan_segments(list(prepared.chapters), lang=prepared.settings.lang)
+    speech = hashlib.sha256()
+    for segment in segments:
+        for text, pause in segment.pieces:
+            speech.update(json.dumps([segment.chapter, text, pause]).encode("utf-8") + b"\n")
+    settings = prepared.settings
+    spoken = " ".join(text for segment in segments for text, _ in segment.pieces)
+    lexicon = [[entry.word, entry.ipa] for entry in words_in(settings.pronounce, spoken)]
+    heard = settings.plain((Affects.AUDIO,)) | {"pronounce": lexicon}  # voice, speed, lang
+    return _digest({"speech": speech.hexdigest(), "settings": heard, "plan": PLAN_VERSION})
+
+
+def _digest(record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def output_options(settings: BookSettings) -> OutputOptions:
-    return OutputOptions(format=settings.format, split=settings.split, bitrate=settings.bitrate,
-                         loudness_lufs=settings.loudness_lufs, true_peak_db=settings.true_peak_db)
+    """How the audiobook is encoded: the settings that affect the encoding."""
+    return options_of(settings, OutputOptions)
+
+
+def reading_options(settings: BookSettings, keep_boilerplate: bool) -> ReadingOptions:
+    """How the book is read into text: the settings of the same names, and the config's choice
+    of boilerplate."""
+    return options_of(settings, ReadingOptions, keep_boilerplate=keep_boilerplate)
 
 
 # --------------------------------------------------------------------------- plan on disk
@@ -215,7 +234,9 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
     different number of workers (which changes how the tail is cut).
     """
     plan_file = job_dir / "plan.json"
-    fingerprint = plan_fingerprint(prepared)
+    segments = list(planned) if planned is not None else plan_segments(
+        list(prepared.chapters), workers=workers, lang=prepared.settings.lang, target=segment_chars)
+    fingerprint = plan_fingerprint(prepared, segments)
     try:
         stored = json.loads(plan_file.read_text(encoding="utf-8"))
         if stored.get("fingerprint") == fingerprint:
@@ -229,8 +250,6 @@ def load_or_plan(prepared: PreparedBook, job_dir: Path, workers: int,
     if job_dir.exists():
         shutil.rmtree(job_dir)
     job_dir.mkdir(parents=True)
-    segments = list(planned) if planned is not None else plan_segments(
-        list(prepared.chapters), workers=workers, lang=prepared.settings.lang, target=segment_chars)
     payload = {"fingerprint": fingerprint, "segments": [
         {"index": s.index, "chapter": s.chapter, "pieces": s.pieces, "last": s.last_of_chapter}
         for s in segments]}

@@ -38,7 +38,6 @@ from .config import Config
 from .converter import PlannedBook, PreparedBook, job_fingerprint
 from .errors import Cancelled, InboxError, NotABookFile, OutputError, TryLater
 from .files import FileIdentity, file_kind, inside, shown_name, transient
-from .library import job_key
 from .mailbox import Mailbox, UploadTicket
 from .planner import ReadRequest
 from .settings import sidecar_of
@@ -179,7 +178,7 @@ class Intake:
 
     def _decided(self, admitted: Admitted, read: PlannedBook) -> Decision:
         prepared = read.prepared
-        key = job_key(job_fingerprint(prepared), prepared.settings.layout)
+        key = job_fingerprint(prepared)
         kept = self.config.after_success == "keep"  # else a completed job's source left the inbox
         same_file = next((j for j in self.store.with_key(key) if j.source == admitted.relative
                           and (j.status.active or (kept and j.status is JobStatus.COMPLETED))), None)

@@ -101,13 +101,6 @@ def book_authors(prepared: "PreparedBook") -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- placing
 
-def job_key(fingerprint: str, layout: str) -> str:
-    """Same book, settings and layout -> one job.  The layout is no part of the audio's
-    fingerprint (checkpoints are shared), but a book dropped for the library is converted
-    for the library, not pointed at a flat MP3 made earlier (nor the other way round)."""
-    return fingerprint if layout == FLAT else f"{fingerprint}:{layout}"
-
-
 def place(outbox: Path, stem: str, prepared: "PreparedBook", job_id: str) -> Placement:
     """Where this job writes its audio.  ``stem`` is the status file's stem, relative to
     the outbox ('sub/Book'); ``job_id`` names the staging folder, so a resumed job finds

@@ -1,5 +1,11 @@
 """Settings for one book: config defaults, folder.yaml files, the sidecar, form fields, flags.
 
+Every book setting is declared once, as a field of ``BookSettings``: its default, the
+check that validates it wherever it comes from (the config file's ``defaults:``,
+``speech:`` and ``output:`` sections, ``folder.yaml``, sidecars, the upload form,
+flags), what it affects (``Affects``) and where the config file sets it.  ``KEYS``,
+the groups of keys and the config's book keys are all read from those fields.
+
 ``requested_settings`` is the one resolver the daemon, ``convert`` and ``inspect``
 share, so a book gets the same settings however it is converted.  Pronunciation
 lexicons (``lexicon.yaml`` files, a sidecar's ``pronounce:``) add up word by word,
@@ -18,9 +24,9 @@ from __future__ import annotations
 
 import math
 import reprlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import yaml
 
@@ -30,20 +36,16 @@ from .languages import check_language, default_voice, language_for_book, parse_v
 from .pronounce import LEXICON_FILE, Lexicon, as_mapping, check_total, parse_lexicon
 from .pronounce import merged as merge_lexicons
 
+T = TypeVar("T")
+
 SPEED_RANGE = (0.5, 2.0)
 # Mono 24 kHz MP3 is MPEG-2 Layer III, whose bitrates stop at 160 kbps.
 BITRATE_RANGE = (32, 160)
-KEYS = ("voice", "speed", "lang", "title", "author", "chapters", "bitrate", "notes", "tables", "pronounce",
-        "layout", "format", "split", "loudness_lufs", "true_peak_db")
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
 LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/library.py
-PLACEMENT = ("layout",)  # settings that place the audiobook without changing its audio
 FORMATS = ("mp3", "m4b")  # daemon/audio.py
 SPLITS = ("book", "chapter")
-# Settings that change how the audio is encoded, not what is synthesised: never in the
-# plan's fingerprint, so checkpoints stay good when they change.
-ENCODING = ("format", "split", "loudness_lufs", "true_peak_db")
 LOUDNESS_RANGE = (-40.0, -5.0)  # LUFS
 TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
 SIDECAR_LIMIT = 64 << 10  # bytes; a real sidecar is a few lines
@@ -52,6 +54,19 @@ MAX_CHAPTER_ITEMS = 1_000
 MAX_TEXT = 500  # characters in a title or an author
 SIDECAR_SUFFIXES = (".yaml", ".yml", ".YAML", ".YML")
 FOLDER_DEFAULTS = "folder.yaml"
+
+
+
+class Affects:
+    """What a setting affects, which decides what it is part of."""
+
+    AUDIO = "audio"  # what is synthesised: in the plan's identity, so a change redoes the checkpoints
+    READING = "reading"  # which text is read: in the plan's identity through the text itself
+    ENCODING = "encoding"  # how the checkpoints are encoded (daemon/audio.py OutputOptions)
+    PLACEMENT = "placement"  # where the audiobook goes, not how it sounds (daemon/library.py)
+    TAGS = "tags"  # what the audiobook's tags and the status say
+    ALL = (AUDIO, READING, ENCODING, PLACEMENT, TAGS)
+
 
 _shown = reprlib.Repr()
 _shown.maxstring = _shown.maxother = 40
@@ -65,23 +80,166 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# --------------------------------------------------------------------------- the checks
+
+Check = Callable[[str, Any], Any]  # (the key as the user wrote it, raw value) -> the typed value
+
+
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(key: str, value: Any) -> str:
+        if value not in choices:
+            raise InvalidSetting(f"{key}: {shown(value)} is not allowed; use one of {', '.join(choices)}",
+                                 key=key)
+        return value
+    return check
+
+
+def _voice(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(parse_voice(value if isinstance(value, str) else ""))
+
+
+def _lang(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidSetting(f"lang: {shown(value)} must be a language code such as 'en-us'", key="lang")
+    return check_language(value)
+
+
+def _setting_text(key: str, value: Any) -> str | None:
+    """A free-text setting (title, author): text, trimmed, at most MAX_TEXT; None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise InvalidSetting(f"{key}: {shown(value)} must be text", key=key)
+    text = shown_name(str(value).strip())  # a YAML escape may hold a lone surrogate: not UTF-8
+    if len(text) > MAX_TEXT:
+        raise InvalidSetting(f"{key}: {len(text)} characters is too long; at most {MAX_TEXT}", key=key)
+    return text or None
+
+
+def _number_in(key: str, value: Any, low: float, high: float, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key)
+    if kind is int and isinstance(value, float) and math.isfinite(value) and value != int(value):
+        raise InvalidSetting(f"{key}: {shown(value)} must be a whole number from {low} to {high}", key=key)
+    try:
+        number = kind(value) if kind is float or isinstance(value, float) else int(str(value).strip())
+    except (ValueError, OverflowError):
+        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key) from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InvalidSetting(f"{key}: {shown(value)} is out of range; allowed is {low} to {high}", key=key)
+    return number
+
+
+def _number(low: float, high: float, kind: type = float, nullable: bool = False) -> Check:
+    def check(key: str, value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        return kind(_number_in(key, value, low, high, kind))
+    return check
+
+
+def _lexicon(key: str, value: Any) -> Lexicon:
+    return parse_lexicon(value, key)
+
+
+def parse_chapters(key: str, value: Any) -> frozenset[int] | None:
+    """``"1-3,7"``, ``[1, 2, 3]`` or ``5`` -> the set of chapter numbers."""
+    if value is None or value == "all":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (list, str, int)):
+        raise InvalidSetting(f"chapters: {shown(value)} is not a chapter list; write it like "
+                             "'1-3,7' or [1, 2, 3]", key="chapters")
+    items = value if isinstance(value, list) else str(value).split(",")
+    if len(items) > MAX_CHAPTER_ITEMS:
+        raise InvalidSetting(f"chapters: {len(items)} items is too many; use ranges like '1-3'",
+                             key="chapters")
+    numbers: set[int] = set()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise InvalidSetting(f"chapters: {shown(item)} is not a chapter number", key="chapters")
+        text = str(item).strip()[:40]
+        start, dash, end = text.partition("-")
+        try:
+            first = int(start)
+            last = int(end) if dash else first
+        except ValueError:
+            raise InvalidSetting(
+                f"chapters: {shown(value)} is not a chapter list; write it like '1-3,7' or [1, 2, 3]",
+                key="chapters",
+            ) from None
+        if first < 1 or last < first:
+            raise InvalidSetting(f"chapters: {text!r} is not a valid range of chapter numbers", key="chapters")
+        if last > MAX_CHAPTER:
+            raise InvalidSetting(f"chapters: {text!r} goes beyond chapter {MAX_CHAPTER}; "
+                                 "see 'kokoro-inbox inspect' for the book's numbers", key="chapters")
+        numbers.update(range(first, last + 1))
+    if not numbers:
+        raise InvalidSetting("chapters: the list is empty", key="chapters")
+    return frozenset(numbers)
+
+
+def format_chapters(numbers: frozenset[int]) -> str:
+    """Inverse of parse_chapters: {1,2,3,7} -> '1-3,7'."""
+    ordered = sorted(numbers)
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for number in ordered[1:] + [None]:  # type: ignore[list-item]
+        if number is not None and number == prev + 1:
+            prev = number
+            continue
+        runs.append(str(start) if start == prev else f"{start}-{prev}")
+        if number is not None:
+            start = prev = number
+    return ",".join(runs)
+
+
+# --------------------------------------------------------------------------- the settings model
+
+def setting(default: Any, check: Check, affects: str, config: str | None = None, fallback: bool = False,
+            always_recorded: bool = False, plain: Callable[[Any], Any] | None = None) -> Any:
+    """Declare one book setting (a ``BookSettings`` field):
+
+    ``check`` validates a raw value from any source; ``affects`` is one of ``Affects.ALL``;
+    ``config`` is the config file's section that sets its default for every book (its key
+    is the setting's name).  With ``fallback`` the config's value is no default but what a
+    book gets when neither it nor any layer decides (the voice of an English book, the
+    language of a book that names none), so the book can still decide.  A status record
+    shows a setting always (``always_recorded``) or when it is not the default; ``plain``
+    turns its value into JSON for records and identities.
+    """
+    assert affects in Affects.ALL, affects
+    return field(default=default, metadata={
+        "check": check, "affects": affects, "config": config, "fallback": fallback,
+        "always_recorded": always_recorded, "plain": plain})
+
+
 @dataclass(frozen=True)
 class BookSettings:
-    voice: str | None = None
-    speed: float = 1.0
-    lang: str | None = None
-    title: str | None = None
-    author: str | None = None
-    chapters: frozenset[int] | None = None
-    bitrate: int = 64
-    notes: str = "inline"  # footnotes and endnotes: inline | end_of_chapter | skip
-    tables: str = "rows"  # rows | skip
-    pronounce: Lexicon = ()  # the listener's pronunciations, merged from every layer
-    layout: str = "flat"  # where the audiobook goes, not how it sounds: never in the plan's fingerprint
-    format: str = "mp3"  # mp3 | m4b
-    split: str = "book"  # book | chapter: one file, or one per chapter
-    loudness_lufs: float | None = -18.0  # integrated loudness target; None keeps the model's level
-    true_peak_db: float = -1.5  # the ceiling after the loudness gain
+    voice: str | None = setting(None, _voice, Affects.AUDIO, "defaults", fallback=True, always_recorded=True)
+    speed: float = setting(1.0, _number(*SPEED_RANGE), Affects.AUDIO, "defaults", always_recorded=True)
+    lang: str | None = setting(None, _lang, Affects.AUDIO, "defaults", fallback=True, always_recorded=True)
+    title: str | None = setting(None, _setting_text, Affects.TAGS)
+    author: str | None = setting(None, _setting_text, Affects.TAGS)
+    chapters: frozenset[int] | None = setting(None, parse_chapters, Affects.READING, plain=format_chapters)
+    bitrate: int = setting(64, _number(*BITRATE_RANGE, kind=int), Affects.ENCODING, "defaults",
+                           always_recorded=True)
+    # footnotes and endnotes: inline | end_of_chapter | skip
+    notes: str = setting("inline", _one_of(NOTES), Affects.READING, "speech", always_recorded=True)
+    tables: str = setting("rows", _one_of(TABLES), Affects.READING, "speech", always_recorded=True)
+    # the listener's pronunciations, merged from every layer (the config's come from the
+    # file speech.lexicon names, read by daemon/config.py)
+    pronounce: Lexicon = setting((), _lexicon, Affects.AUDIO, plain=as_mapping)
+    layout: str = setting("flat", _one_of(LAYOUTS), Affects.PLACEMENT, "output")
+    format: str = setting("mp3", _one_of(FORMATS), Affects.ENCODING, "output")
+    split: str = setting("book", _one_of(SPLITS), Affects.ENCODING, "output")  # one file, or one per chapter
+    # the integrated loudness target; None keeps the model's level
+    loudness_lufs: float | None = setting(-18.0, _number(*LOUDNESS_RANGE, nullable=True), Affects.ENCODING,
+                                          "output")
+    true_peak_db: float = setting(-1.5, _number(*TRUE_PEAK_RANGE), Affects.ENCODING, "output")  # after gain
 
     def merged(self, overrides: Mapping[str, Any]) -> "BookSettings":
         """A copy with ``overrides`` (raw, unvalidated values) applied; lexicons add up."""
@@ -91,23 +249,16 @@ class BookSettings:
         return replace(self, **values)
 
     def as_record(self) -> dict[str, Any]:
-        """The settings as written to the status file (resolved ones only)."""
-        record: dict[str, Any] = {
-            "voice": self.voice, "speed": self.speed, "lang": self.lang,
-            "bitrate": self.bitrate, "notes": self.notes, "tables": self.tables,
-        }
-        if self.chapters is not None:
-            record["chapters"] = format_chapters(self.chapters)
-        if self.pronounce:
-            record["pronounce"] = as_mapping(self.pronounce)
-        if self.layout != "flat":
-            record["layout"] = self.layout
-        record.update({key: getattr(self, key) for key in ENCODING
-                       if getattr(self, key) != getattr(BookSettings, key)})
-        for key in ("title", "author"):
-            if getattr(self, key):
-                record[key] = getattr(self, key)
-        return record
+        """The settings as written to the status file (resolved ones only): the main ones
+        always, the others where they are not the default."""
+        shown_always = [f for f in _FIELDS if f.metadata["always_recorded"]]
+        shown_if_set = [f for f in _FIELDS if not f.metadata["always_recorded"]
+                        and getattr(self, f.name) != f.default]
+        return {f.name: _plain(f, getattr(self, f.name)) for f in shown_always + shown_if_set}
+
+    def plain(self, affects: tuple[str, ...] = Affects.ALL) -> dict[str, Any]:
+        """Every setting that affects one of ``affects``, as JSON values (for identities)."""
+        return {f.name: _plain(f, getattr(self, f.name)) for f in _FIELDS if f.metadata["affects"] in affects}
 
     def resolve(self, book_language: str | None, default_lang: str,
                 english_voice: str) -> "BookSettings":
@@ -115,6 +266,90 @@ class BookSettings:
         lang = self.lang or language_for_book(book_language, default_lang)
         voice = self.voice or default_voice(lang, english_voice)
         return replace(self, lang=lang, voice=voice)
+
+
+_FIELDS = fields(BookSettings)
+KEYS = tuple(f.name for f in _FIELDS)
+
+
+def keys_affecting(affects: str) -> tuple[str, ...]:
+    """The settings that affect one thing (an ``Affects`` value), in declaration order."""
+    return tuple(f.name for f in _FIELDS if f.metadata["affects"] == affects)
+
+
+ENCODING = keys_affecting(Affects.ENCODING)  # never in the plan's identity: checkpoints stay good
+PLACEMENT = keys_affecting(Affects.PLACEMENT)
+
+
+def _plain(setting_field: Any, value: Any) -> Any:
+    convert = setting_field.metadata["plain"]
+    return convert(value) if convert is not None and value is not None else value
+
+
+def check_setting(name: str, value: Any, key: str | None = None) -> Any:
+    """The one check of a book setting's raw value, wherever it comes from; ``key`` is how
+    the source names it in messages (``defaults.voice`` in the config file)."""
+    return _BY_NAME[name].metadata["check"](key or name, value)
+
+
+_BY_NAME = {f.name: f for f in _FIELDS}
+
+
+def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise InvalidSetting(
+            f"{unknown[0]}: unknown setting; allowed keys are {', '.join(KEYS)}",
+            key=str(unknown[0]),
+        )
+    return {key: check_setting(key, value) for key, value in raw.items()}
+
+
+def options_of(settings: BookSettings, kind: type[T], **others: Any) -> T:
+    """``kind`` (a dataclass of a layer that uses some settings: ``ReadingOptions``,
+    ``OutputOptions``) filled from the settings of the same names, so none is restated."""
+    names = [f.name for f in fields(kind) if f.name in _BY_NAME]  # type: ignore[arg-type]
+    return kind(**{name: getattr(settings, name) for name in names}, **others)
+
+
+# --------------------------------------------------------------------------- the config's defaults
+
+@dataclass(frozen=True)
+class BookDefaults:
+    """The config's say on every book: the settings each one starts from, and the voice and
+    language it gets when neither the book nor any layer names one (``defaults.voice``
+    reads English books; a book in another language gets that language's own voice)."""
+
+    settings: BookSettings = BookSettings()
+    voice: str = "af_heart"
+    lang: str = "en-us"
+
+    def resolve(self, requested: BookSettings, book_language: str | None) -> BookSettings:
+        return requested.resolve(book_language, self.lang, self.voice)
+
+
+def config_keys(section: str) -> dict[str, Any]:
+    """The book settings a config section sets, with their defaults: the config's schema."""
+    return {f.name: getattr(BookDefaults, f.name) if f.metadata["fallback"] else f.default
+            for f in _FIELDS if f.metadata["config"] == section}
+
+
+def check_config_value(section: str, name: str, value: Any) -> Any:
+    """A config file's value for book setting ``name``; a fallback (voice, lang) cannot be null."""
+    if value is None and _BY_NAME[name].metadata["fallback"]:
+        value = ""  # refused as the empty name is
+    return check_setting(name, value, f"{section}.{name}")
+
+
+def defaults_from_config(values: Mapping[str, Any], pronounce: Lexicon = ()) -> BookDefaults:
+    """The book defaults from the config's checked ``section.key`` values."""
+    book: dict[str, Any] = {}
+    fallbacks: dict[str, Any] = {}
+    for f in _FIELDS:
+        if f.metadata["config"]:
+            value = values[f"{f.metadata['config']}.{f.name}"]
+            (fallbacks if f.metadata["fallback"] else book)[f.name] = value
+    return BookDefaults(BookSettings(pronounce=pronounce, **book), **fallbacks)
 
 
 _NO_ANCHORS = "anchors and aliases (& and *) are not allowed here"
@@ -251,135 +486,3 @@ def _folders_down_to(folder: Path, inbox: Path | None) -> list[Path]:
         return [folder]
     chain = [folder, *folder.parents]
     return list(reversed(chain[: chain.index(inbox) + 1]))
-
-
-def _validated(raw: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(raw) - set(KEYS))
-    if unknown:
-        raise InvalidSetting(
-            f"{unknown[0]}: unknown setting; allowed keys are {', '.join(KEYS)}",
-            key=str(unknown[0]),
-        )
-    checkers = {
-        "voice": _voice, "speed": _speed, "lang": _lang, "title": _setting_text,
-        "author": _setting_text, "chapters": parse_chapters, "bitrate": _bitrate,
-        "notes": _one_of(NOTES), "tables": _one_of(TABLES), "layout": _one_of(LAYOUTS),
-        "format": _one_of(FORMATS), "split": _one_of(SPLITS), "loudness_lufs": _loudness,
-        "true_peak_db": lambda key, value: float(_number_in(key, value, *TRUE_PEAK_RANGE, float)),
-        "pronounce": lambda key, value: parse_lexicon(value, key),
-    }
-    return {key: checkers[key](key, value) for key, value in raw.items()}
-
-
-def _one_of(choices: tuple[str, ...]) -> Any:
-    def check(key: str, value: Any) -> str:
-        if value not in choices:
-            raise InvalidSetting(f"{key}: {shown(value)} is not allowed; use one of {', '.join(choices)}",
-                                 key=key)
-        return value
-    return check
-
-
-def _voice(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(parse_voice(value if isinstance(value, str) else ""))
-
-
-def _lang(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidSetting(f"lang: {shown(value)} must be a language code such as 'en-us'", key="lang")
-    return check_language(value)
-
-
-def _setting_text(key: str, value: Any) -> str | None:
-    """A free-text setting (title, author): text, trimmed, at most MAX_TEXT; None when empty."""
-    if value is None:
-        return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise InvalidSetting(f"{key}: {shown(value)} must be text", key=key)
-    text = shown_name(str(value).strip())  # a YAML escape may hold a lone surrogate: not UTF-8
-    if len(text) > MAX_TEXT:
-        raise InvalidSetting(f"{key}: {len(text)} characters is too long; at most {MAX_TEXT}", key=key)
-    return text or None
-
-
-def _number_in(key: str, value: Any, low: float, high: float, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key)
-    try:
-        number = kind(value) if kind is float else int(str(value).strip())
-    except ValueError:
-        raise InvalidSetting(f"{key}: {shown(value)} must be a number from {low} to {high}", key=key) from None
-    if kind is int and isinstance(value, float) and value != int(value):
-        raise InvalidSetting(f"{key}: {shown(value)} must be a whole number from {low} to {high}", key=key)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise InvalidSetting(f"{key}: {shown(value)} is out of range; allowed is {low} to {high}", key=key)
-    return number
-
-
-def _speed(key: str, value: Any) -> float:
-    return float(_number_in(key, value, *SPEED_RANGE, float))
-
-
-def _loudness(key: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    return float(_number_in(key, value, *LOUDNESS_RANGE, float))
-
-
-def _bitrate(key: str, value: Any) -> int:
-    return int(_number_in(key, value, *BITRATE_RANGE, int))
-
-
-def parse_chapters(key: str, value: Any) -> frozenset[int] | None:
-    """``"1-3,7"``, ``[1, 2, 3]`` or ``5`` -> the set of chapter numbers."""
-    if value is None or value == "all":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (list, str, int)):
-        raise InvalidSetting(f"chapters: {shown(value)} is not a chapter list; write it like "
-                             "'1-3,7' or [1, 2, 3]", key="chapters")
-    items = value if isinstance(value, list) else str(value).split(",")
-    if len(items) > MAX_CHAPTER_ITEMS:
-        raise InvalidSetting(f"chapters: {len(items)} items is too many; use ranges like '1-3'",
-                             key="chapters")
-    numbers: set[int] = set()
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise InvalidSetting(f"chapters: {shown(item)} is not a chapter number", key="chapters")
-        text = str(item).strip()[:40]
-        start, dash, end = text.partition("-")
-        try:
-            first = int(start)
-            last = int(end) if dash else first
-        except ValueError:
-            raise InvalidSetting(
-                f"chapters: {shown(value)} is not a chapter list; write it like '1-3,7' or [1, 2, 3]",
-                key="chapters",
-            ) from None
-        if first < 1 or last < first:
-            raise InvalidSetting(f"chapters: {text!r} is not a valid range of chapter numbers", key="chapters")
-        if last > MAX_CHAPTER:
-            raise InvalidSetting(f"chapters: {text!r} goes beyond chapter {MAX_CHAPTER}; "
-                                 "see 'kokoro-inbox inspect' for the book's numbers", key="chapters")
-        numbers.update(range(first, last + 1))
-    if not numbers:
-        raise InvalidSetting("chapters: the list is empty", key="chapters")
-    return frozenset(numbers)
-
-
-def format_chapters(numbers: frozenset[int]) -> str:
-    """Inverse of parse_chapters: {1,2,3,7} -> '1-3,7'."""
-    ordered = sorted(numbers)
-    runs: list[str] = []
-    start = prev = ordered[0]
-    for number in ordered[1:] + [None]:  # type: ignore[list-item]
-        if number is not None and number == prev + 1:
-            prev = number
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        if number is not None:
-            start = prev = number
-    return ",".join(runs)

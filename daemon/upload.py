@@ -40,9 +40,9 @@ import multipart
 from .config import Config
 from .errors import InvalidSetting
 from .files import NAME_MAX, fit_name, free_name, sync_folder, temp_path
-from .languages import LANGUAGES, check_language, parse_voice
+from .languages import LANGUAGES
 from .mailbox import Mailbox, UploadTicket
-from .settings import SPEED_RANGE
+from .settings import SPEED_RANGE, BookSettings, check_setting
 from .status import utc_now
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class UploadPolicy:
     @classmethod
     def from_config(cls, config: Config) -> "UploadPolicy":
         return cls(config.max_upload_mb << 20, config.api_max_queue,
-                   threading.BoundedSemaphore(config.api_max_uploads), config.default_lang)
+                   threading.BoundedSemaphore(config.api_max_uploads), config.book_defaults.lang)
 
 
 # --------------------------------------------------------------------------- the flow
@@ -232,25 +232,28 @@ def _read(stream: Any, size: int) -> bytes:
 # --------------------------------------------------------------------------- checks
 
 def form_settings(fields: dict[str, str], default_lang: str) -> dict[str, Any]:
-    """The form's voice, speed and lang, checked like the original API."""
+    """The form's voice, speed and lang, checked by the settings' own checks and refused in
+    the original API's words."""
     voice = fields.get("voice")
     if not voice:
         raise ApiError(400, "field required", ["body", "voice"], kind="value_error.missing")
+    return {"voice": _form_value("voice", voice, lambda _: "Invalid voice selection"),
+            "speed": _form_value("speed", fields.get("speed") or BookSettings.speed, _speed_problem),
+            "lang": _form_value("lang", fields.get("lang") or default_lang,
+                                lambda _: f"Unsupported language; use one of {', '.join(LANGUAGES)}")}
+
+
+def _form_value(name: str, value: Any, answer: Callable[[InvalidSetting], str]) -> Any:
     try:
-        voice = str(parse_voice(voice))
-    except InvalidSetting:
-        raise ApiError(400, "Invalid voice selection", ["voice"]) from None
-    try:
-        speed = float(fields.get("speed") or 1.0)
-    except ValueError:
-        raise ApiError(400, "Speed must be a number", ["speed"]) from None
-    if not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
-        raise ApiError(400, f"Speed must be between {SPEED_RANGE[0]} and {SPEED_RANGE[1]}", ["speed"])
-    try:
-        lang = check_language(fields.get("lang") or default_lang)
-    except InvalidSetting:
-        raise ApiError(400, f"Unsupported language; use one of {', '.join(LANGUAGES)}", ["lang"]) from None
-    return {"voice": voice, "speed": speed, "lang": lang}
+        return check_setting(name, value)
+    except InvalidSetting as error:
+        raise ApiError(400, answer(error), [name]) from None
+
+
+def _speed_problem(error: InvalidSetting) -> str:
+    if "out of range" in error.message:
+        return f"Speed must be between {SPEED_RANGE[0]} and {SPEED_RANGE[1]}"
+    return "Speed must be a number"
 
 
 def epub_problem(path: Path) -> str | None:

@@ -26,7 +26,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from daemon import library
-from daemon.converter import ConversionResult, PreparedBook, job_fingerprint, prepare
+from daemon.converter import ConversionResult, PreparedBook, job_fingerprint, plan_fingerprint, prepare
 from daemon.epub import read_book
 from daemon.files import NAME_MAX, sanitize_filename
 from daemon.settings import BookSettings
@@ -276,8 +276,8 @@ def test_the_layout_is_no_part_of_the_audio_fingerprint_but_keys_jobs_apart(tmp_
     source = simple_book(tmp_path / "b.epub", [("One", TEXT)])
     flat = prepare(source, BookSettings(voice="af_heart"))
     shelf = prepare(source, BookSettings(voice="af_heart", layout="audiobookshelf"))
-    assert job_fingerprint(flat) == job_fingerprint(shelf)
-    assert library.job_key(job_fingerprint(flat), "flat") != library.job_key(job_fingerprint(shelf), "audiobookshelf")
+    assert plan_fingerprint(flat) == plan_fingerprint(shelf), "the checkpoints are shared"
+    assert job_fingerprint(flat) != job_fingerprint(shelf), "but they are two jobs"
     assert shelf.settings.as_record()["layout"] == "audiobookshelf" and "layout" not in flat.settings.as_record()
 
 

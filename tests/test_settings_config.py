@@ -82,6 +82,42 @@ def test_config_errors_name_the_key(tmp_path, text, words):
     assert words in caught.value.message
 
 
+@pytest.mark.parametrize("text, words", [
+    ("defaults:\n  voice: af_nobody\n", "defaults.voice: "),
+    ("defaults:\n  voice: null\n", "defaults.voice: "),
+    ("defaults:\n  lang: xx\n", "defaults.lang: "),
+    ("defaults:\n  speed: 3\n", "defaults.speed: 3 is out of range; allowed is 0.5 to 2.0"),
+    ("defaults:\n  bitrate: 64.5\n", "defaults.bitrate: 64.5 must be a whole number from 32 to 160"),
+    ("speech:\n  notes: footer\n", "speech.notes: 'footer' is not allowed; use one of inline, end_of_chapter"),
+    ("output:\n  format: ogg\n", "output.format: 'ogg' is not allowed; use one of mp3, m4b"),
+    ("output:\n  loudness_lufs: -60\n", "output.loudness_lufs: -60 is out of range"),
+    ("output:\n  colour: red\n", "output.colour: unknown key"),
+])
+def test_the_config_checks_book_defaults_as_a_sidecar_is_checked(tmp_path, text, words):
+    """One check per setting: the config file's sections say what a sidecar would, named
+    as the config file names the key."""
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file, environ={})
+    assert caught.value.message.startswith(words.partition(" ")[0]) and words in caught.value.message
+
+
+def test_the_config_holds_every_book_default_once(tmp_path):
+    from daemon.settings import ENCODING, KEYS, PLACEMENT, BookDefaults
+
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("defaults:\n  voice: am_adam\n  lang: fr-fr\n  bitrate: 96\n"
+                           "speech:\n  notes: skip\noutput:\n  layout: audiobookshelf\n  loudness_lufs: null\n")
+    defaults = load_config(config_file, environ={}).book_defaults
+    assert defaults.voice == "am_adam" and defaults.lang == "fr-fr"
+    assert defaults.settings == BookSettings(bitrate=96, notes="skip", layout="audiobookshelf", loudness_lufs=None)
+    assert defaults.settings.voice is None and defaults.settings.lang is None, "the book still decides"
+    assert load_config(None, environ={}).book_defaults == BookDefaults()
+    assert BookSettings().loudness_lufs == -18.0
+    assert "bitrate" in ENCODING and PLACEMENT == ("layout",) and set(ENCODING) < set(KEYS)
+
+
 def test_unknown_environment_variable_is_an_error():
     with pytest.raises(ConfigError) as caught:
         load_config(None, environ={"KOKORO_INBOX_API_PROT": "1"})
@@ -134,7 +170,7 @@ def test_environment_values_are_typed_like_the_file():
     config = load_config(None, environ={"KOKORO_INBOX_WORKERS": "3", "KOKORO_INBOX_API_ENABLED": "false",
                                         "KOKORO_INBOX_DEFAULTS_SPEED": "1.5", "KOKORO_INBOX_API_TOKEN": "0123",
                                         "KOKORO_INBOX_WATCH_SETTLE_SECONDS": "2"})
-    assert config.workers == 3 and config.api_enabled is False and config.default_speed == 1.5
+    assert config.workers == 3 and config.api_enabled is False and config.book_defaults.settings.speed == 1.5
     assert config.settle_seconds == 2.0
     assert config.api_token == "0123", "a token of digits stays text"
     with pytest.raises(ConfigError) as caught:
