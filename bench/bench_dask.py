@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from daemon.converter import prepare  # noqa: E402
 from daemon.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac  # noqa: E402
-from daemon.settings import BookSettings  # noqa: E402
+from daemon.settings import BookSettings, output_options  # noqa: E402
 from daemon.spoken import SEGMENT_CHARS, plan_segments  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -188,7 +188,8 @@ def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float,
     """Audio seconds the parent turns into the MP3 per second of wall time, as BookRun does it
     (checkpoint written, atomic and fsynced, then fed to BookAudio): at the model's level, and
     with the default loudness normalisation (meters, gain, limiter); and encoding alone."""
-    from daemon.audio import BookAudio, OutputOptions
+    from daemon.audio import BookAudio
+    from daemon.audio_formats import OutputOptions
     from daemon.files import atomic_write_bytes
 
     def rate(options: OutputOptions, write_checkpoints: bool) -> float:
@@ -209,8 +210,9 @@ def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float,
             book.abort()
         return best
 
-    return (rate(OutputOptions(loudness_lufs=None), False), rate(OutputOptions(loudness_lufs=None), True),
-            rate(OutputOptions(), True))
+    quiet = output_options(BookSettings(loudness_lufs=None))
+    return (rate(quiet, False), rate(quiet, True),
+            rate(output_options(BookSettings()), True))
 
 
 def measure(book: Path, work: Path, name: str, workers: int, engine: str, cluster: "Cluster",

@@ -102,13 +102,14 @@ import resource, sys, tempfile
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, {str(ROOT)!r})
-from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions
+from daemon.audio import BookAudio, BookTags, ChapterMark
 from daemon.engine import SAMPLE_RATE, encode_flac
+from daemon.settings import BookSettings, output_options
 work = Path(tempfile.mkdtemp())
 minute = (0.1 * np.sin(2 * np.pi * 220 * np.arange(60 * SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
 path = work / "segment.flac"
 path.write_bytes(encode_flac(minute))
-audio = BookAudio(work / "book.m4b", OutputOptions(format="m4b"), ["One", "Two"])
+audio = BookAudio(work / "book.m4b", output_options(BookSettings(format="m4b")), ["One", "Two"])
 count = int({minutes})
 for n in range(count):
     audio.add(path, 0 if n < count // 2 else 1, n in (count // 2 - 1, count - 1))

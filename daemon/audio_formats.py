@@ -74,13 +74,13 @@ def mime_type(name: str | PurePath) -> str:
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """How one book is encoded: built from its settings (converter.output_options)."""
+    """How one book is encoded: built from its settings (settings.output_options)."""
 
-    format: str = "mp3"  # a name in FORMATS
-    split: str = "book"  # book | chapter
-    bitrate: int = 64  # kbps of MP3; the format's encoder_kbps turns it into its own
-    loudness_lufs: float | None = -18.0  # None keeps the model's level
-    true_peak_db: float = -1.5
+    format: str  # a name in FORMATS
+    split: str  # book | chapter
+    bitrate: int  # kbps of MP3; the format's encoder_kbps turns it into its own
+    loudness_lufs: float | None  # None keeps the model's level
+    true_peak_db: float
 
     @property
     def audio_format(self) -> AudioFormat:

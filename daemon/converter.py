@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import covers, library
-from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport, OutputOptions
+from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport
 from .audio_tags import narrator
 from .audio_formats import SAMPLE_RATE
 from .config import Config
 from .engine import SegmentAudio, SegmentTask, checkpoint_frames
-from .epub import Book, Chapter, ReadingOptions, read_book
+from .epub import Book, Chapter, read_book
 from .errors import InboxError, InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
 from .executors import Shape
 from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_unwritable
@@ -36,7 +36,7 @@ from .g2p import check_reader
 from .languages import ISO639_2
 from .placement import Placement
 from .pronounce import Lexicon, respell, words_in
-from .settings import Affects, BookSettings, options_of, requested_settings
+from .settings import Affects, BookSettings, output_options, reading_options, requested_settings
 from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 if TYPE_CHECKING:
@@ -209,17 +209,6 @@ def plan_fingerprint(prepared: PreparedBook, segments: Sequence[Segment] | None 
 
 def _digest(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def output_options(settings: BookSettings) -> OutputOptions:
-    """How the audiobook is encoded: the settings that affect the encoding."""
-    return options_of(settings, OutputOptions)
-
-
-def reading_options(settings: BookSettings, keep_boilerplate: bool) -> ReadingOptions:
-    """How the book is read into text: the settings of the same names, and the config's choice
-    of boilerplate."""
-    return options_of(settings, ReadingOptions, keep_boilerplate=keep_boilerplate)
 
 
 # --------------------------------------------------------------------------- plan on disk

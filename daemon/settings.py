@@ -30,6 +30,9 @@ from typing import Any, Callable, Mapping, TypeVar
 
 import yaml
 
+from .audio_formats import FORMATS as AUDIO_FORMATS
+from .audio_formats import OutputOptions
+from .epub import ReadingOptions
 from .errors import InvalidSetting
 from .files import read_regular, shown_name
 from .languages import check_language, default_voice, language_for_book, parse_voice
@@ -44,7 +47,7 @@ BITRATE_RANGE = (32, 160)
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
 LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/library.py
-FORMATS = ("mp3", "m4b")  # daemon/audio.py
+FORMATS = tuple(AUDIO_FORMATS)  # daemon/audio_formats.py
 SPLITS = ("book", "chapter")
 LOUDNESS_RANGE = (-40.0, -5.0)  # LUFS
 TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
@@ -310,6 +313,17 @@ def options_of(settings: BookSettings, kind: type[T], **others: Any) -> T:
     ``OutputOptions``) filled from the settings of the same names, so none is restated."""
     names = [f.name for f in fields(kind) if f.name in _BY_NAME]  # type: ignore[arg-type]
     return kind(**{name: getattr(settings, name) for name in names}, **others)
+
+
+def output_options(settings: BookSettings) -> OutputOptions:
+    """How the audiobook is encoded: the settings that affect the encoding."""
+    return options_of(settings, OutputOptions)
+
+
+def reading_options(settings: BookSettings, keep_boilerplate: bool) -> ReadingOptions:
+    """How the book is read into text: the settings of the same names, and the config's choice
+    of boilerplate."""
+    return options_of(settings, ReadingOptions, keep_boilerplate=keep_boilerplate)
 
 
 # --------------------------------------------------------------------------- the config's defaults

@@ -19,7 +19,7 @@ import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from daemon.audio import BookAudio, BookTags, ChapterMark, OutputOptions
+from daemon.audio import BookAudio, BookTags, ChapterMark
 from daemon.audio_formats import FORMATS, OUTPUT_SUFFIXES, aac_bitrate, format_of, mime_type
 from daemon.audio_writers import open_audio
 from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
@@ -29,7 +29,7 @@ from daemon.executors import LocalPool
 from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
 from daemon.placement import Placement, plan_parts
 from daemon.scheduler import convert
-from daemon.settings import BookSettings
+from daemon.settings import BookSettings, output_options
 
 from .epubs import simple_book, tiny_png
 
@@ -131,7 +131,7 @@ def test_each_format_is_written_by_its_own_writer_at_its_bitrate_and_served_as_i
     tone = (0.3 * np.sin(np.arange(10 * SAMPLE_RATE) * 2 * np.pi * 440 / SAMPLE_RATE)).astype(np.float32)
     for audio_format in FORMATS.values():
         path = tmp_path / f"tone{audio_format.suffix}"
-        writer = open_audio(path, OutputOptions(format=audio_format.name, bitrate=96))
+        writer = open_audio(path, output_options(BookSettings(format=audio_format.name, bitrate=96)))
         assert type(writer).__name__ == audio_format.writer
         writer.append_samples(tone)
         assert writer.finish(BookTags("Tone", "", "", ())) == path
@@ -146,7 +146,7 @@ def test_each_format_is_written_by_its_own_writer_at_its_bitrate_and_served_as_i
 
 
 def test_the_placement_names_a_flat_a_split_and_a_library_books_files(tmp_path):
-    mp3, m4b_split = OutputOptions(), OutputOptions(format="m4b", split="chapter")
+    mp3, m4b_split = output_options(BookSettings()), output_options(BookSettings(format="m4b", split="chapter"))
     flat = Placement(tmp_path / "sub", "Fog", tmp_path)
     assert flat.book_file(mp3) == tmp_path / "sub" / "Fog.mp3"
     assert [p.path for p in flat.parts(m4b_split, ["One", "Two: Again"])] == [
@@ -218,7 +218,7 @@ def _checkpoints(folder: Path, levels: list[float], seconds: float = 20) -> list
 
 def test_a_book_louder_after_its_opening_is_encoded_again_from_the_checkpoints(tmp_path):
     paths = _checkpoints(tmp_path, [0.01] * 3 + [0.05] * 9)  # 60 s quiet, then 3 minutes 14 dB louder
-    audio = BookAudio(tmp_path / "book.mp3", OutputOptions(), ["Only"])
+    audio = BookAudio(tmp_path / "book.mp3", output_options(BookSettings()), ["Only"])
     for n, path in enumerate(paths):
         audio.add(path, 0, n == len(paths) - 1)
     [output] = audio.finish(BookTags("Book", "", "", (ChapterMark("Only", 0, 240),)))
@@ -229,7 +229,7 @@ def test_a_book_louder_after_its_opening_is_encoded_again_from_the_checkpoints(t
 
 def test_loudness_null_keeps_the_models_level(tmp_path):
     paths = _checkpoints(tmp_path, [0.02, 0.02])
-    audio = BookAudio(tmp_path / "book.m4b", OutputOptions(format="m4b", loudness_lufs=None), ["Only"])
+    audio = BookAudio(tmp_path / "book.m4b", output_options(BookSettings(format="m4b", loudness_lufs=None)), ["Only"])
     for n, path in enumerate(paths):
         audio.add(path, 0, n == 1)
     [output] = audio.finish(BookTags("Book", "", "", (ChapterMark("Only", 0, 40),)))
