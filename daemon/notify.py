@@ -127,11 +127,6 @@ class Notifications:
         self.senders = [_Sender(url, tries, backoff, timeout) for url in self.urls]
         self._started = False
 
-    @classmethod
-    def from_config(cls, config: Any) -> "Notifications":
-        link = page_link(config.api_public_url, config.api_host, config.api_port, config.api_enabled)
-        return cls(config.notify_urls, config.notify_events, link)
-
     def start(self) -> None:
         if self.events and not self._started:
             self._started = True

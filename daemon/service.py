@@ -37,7 +37,7 @@ from .health import DaemonState, HealthReporter, SystemdNotifier
 from .files import ignore_lease_breaks, shown_name, transient
 from .intake import Admitted, AlreadyKnown, Decision, Follower, Intake, Leftover, NewJob, Refused, Retry
 from .mailbox import DaemonLock, Mailbox
-from .notify import Notifications
+from .notify import Notifications, page_link
 from .planner import BookReader, ReadOutcome
 from .retention import RetentionPolicy
 from .runner import JobRunner
@@ -73,7 +73,8 @@ class Service:
         self.runner = JobRunner(Scheduler(executor), self.paths.outbox, self.paths.processing,
                                 self._started, self._ended)
         self.retention = RetentionPolicy(config.retention, self.paths, self.store)
-        self.notifications = Notifications.from_config(config)
+        self.notifications = Notifications(config.notify_urls, config.notify_events, page_link(
+            config.api_public_url, config.api_host, config.api_port, config.api_enabled))
         self.health = HealthReporter(self.mailbox, SystemdNotifier(), self.paths)
         self.api = None
         self.stopping = False
