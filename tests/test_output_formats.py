@@ -27,6 +27,7 @@ from daemon.executors import LocalPool
 from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
 from daemon.scheduler import convert
 from daemon.settings import BookSettings
+from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book, tiny_png
 
@@ -50,7 +51,7 @@ def _convert(tmp_path: Path, name: str, level: float = 0.2, **settings) -> tuple
     if not book.exists():
         simple_book(book, CHAPTERS, title="The Test Book", author="Ann Author", cover_png=tiny_png())
     prepared = prepare(book, BookSettings(voice="af_heart").merged(settings))
-    engine = EngineSettings("unused", "unused", kind=EngineKind.TONE, level=level)
+    engine = stand_in_settings(EngineKind.TONE, level=level)
     run = BookRun(prepared, tmp_path / name / "The Test Book.mp3", tmp_path / f"job-{name}", 2)
     return run, convert(run, LocalPool(engine, 2))
 
@@ -288,5 +289,5 @@ def test_an_encoder_that_cannot_write_fails_the_book_with_an_output_error(tmp_pa
     run = BookRun(prepare(book, BookSettings(format="m4b")), tmp_path / "out" / "book.mp3", tmp_path / "job", 1)
     shutil.rmtree(tmp_path / "out")  # the folder went away (an unmounted share) before the audio came
     with pytest.raises(OutputError, match="is missing"):
-        convert(run, LocalPool(EngineSettings("unused", "unused", kind=EngineKind.TONE), 1))
+        convert(run, LocalPool(stand_in_settings(EngineKind.TONE), 1))
     assert (tmp_path / "job").exists(), "the checkpoints stay for a retry"
