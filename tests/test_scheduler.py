@@ -1,4 +1,6 @@
-"""Several books on one worker pool, and workers that die. Real processes, stand-in engines."""
+"""Several books on one worker pool, and workers that die. Real processes, stand-in engines.
+
+The scheduler's decisions alone, without processes: test_scheduler_logic.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from mutagen.id3 import ID3
 
 from daemon.converter import BookRun, prepare
 from daemon.engine import EngineKind
-from daemon.errors import OutputError, SynthesisFailed
+from daemon.errors import SynthesisFailed
 from daemon.executors import LocalPool
 from daemon.scheduler import Scheduler
 from daemon.settings import BookSettings
@@ -135,13 +137,3 @@ def _alive(pid: int) -> bool:
             return handle.read().split()[2] != "Z"
     except OSError:
         return False
-
-
-def test_an_unwritable_outbox_fails_before_any_work(tmp_path):
-    book = simple_book(tmp_path / "b.epub", [("One", SENTENCES[:2])])
-    prepared = prepare(book, BookSettings())
-    blocker = tmp_path / "outbox"
-    blocker.write_text("a file where the outbox folder should be")  # fails even for root
-    with pytest.raises(OutputError) as caught:
-        BookRun(prepared, blocker / "b.mp3", tmp_path / "job", 2)
-    assert "cannot write the audiobook" in caught.value.message and "missing" in caught.value.message
