@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 from mutagen.id3 import APIC, ID3
 from PIL import Image
 
@@ -65,6 +66,7 @@ def test_a_decompression_bomb_or_garbage_is_left_out_before_a_pixel_is_decoded(c
     assert "job 3: the cover is left out: it is not an image" in caplog.text
 
 
+@pytest.mark.processes
 def test_a_book_split_into_chapters_carries_the_cover_once_and_thumbnails_after(tmp_path):
     scan = photo()
     book = simple_book(tmp_path / "book.epub", [(f"Part {n}", [f"Chapter {n} is short."]) for n in range(1, 13)],

@@ -19,6 +19,8 @@ import pytest
 from .daemon_helpers import ROOT, free_port, write_config
 from .test_daemon import TEXT, book, drop
 
+pytestmark = pytest.mark.processes  # every test starts the daemon
+
 
 def _by_source(statuses: list[dict]) -> dict[str, dict]:
     return {s["source"]: s for s in statuses}

@@ -56,6 +56,7 @@ def _convert(tmp_path: Path, name: str, level: float = 0.2, **settings) -> tuple
     return run, convert(run, LocalPool(engine, 2))
 
 
+@pytest.mark.processes
 def test_m4b_has_its_chapters_tags_cover_and_the_target_loudness(tmp_path):
     run, result = _convert(tmp_path, "m4b", level=0.02, format="m4b")
     assert result.output == tmp_path / "m4b" / "The Test Book.m4b" and result.outputs == (result.output,)
@@ -86,6 +87,7 @@ def test_m4b_has_its_chapters_tags_cover_and_the_target_loudness(tmp_path):
         assert shown.count("[CHAPTER]") == 3
 
 
+@pytest.mark.processes
 def test_m4b_one_file_per_chapter_with_track_numbers(tmp_path):
     run, result = _convert(tmp_path, "split", level=0.6, format="m4b", split="chapter")
     folder = tmp_path / "split" / "The Test Book"  # a folder of its own in a shared outbox
@@ -101,6 +103,7 @@ def test_m4b_one_file_per_chapter_with_track_numbers(tmp_path):
     assert abs(lufs(whole) - (-18)) < 1.0 and result.loudness.model_lufs > -12
 
 
+@pytest.mark.processes
 def test_mp3_one_file_per_chapter(tmp_path):
     run, result = _convert(tmp_path, "mp3", split="chapter", loudness_lufs=-20)
     assert [p.name for p in result.outputs] == ["01 - The Door.mp3", "02 - Search - for Mr. Hyde.mp3",
@@ -218,6 +221,8 @@ def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
 
 # --------------------------------------------------------------------------- the real model
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_models):
     """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1.
     One pool reads both books (one model load per worker), an M4B and MP3 chapter files."""
@@ -256,6 +261,7 @@ def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_
 
 # --------------------------------------------------------------------------- the command line and the status file
 
+@pytest.mark.processes
 def test_convert_writes_m4b_chapter_files_from_the_command_line(tmp_path):
     import os
     import sys
@@ -282,6 +288,7 @@ def test_the_status_file_lists_every_output_file():
         Job.from_record({**job.record(), "output_files": ["../elsewhere.mp3"]})
 
 
+@pytest.mark.processes
 def test_an_encoder_that_cannot_write_fails_the_book_with_an_output_error(tmp_path):
     from daemon.errors import OutputError
 

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import pytest
 import soundfile
 
 from daemon.converter import BookRun, checkpoint_path, prepare
@@ -16,6 +17,8 @@ from daemon.settings import BookSettings
 from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book
+
+pytestmark = pytest.mark.processes  # the local worker pool
 
 SENTENCES = [f"Sentence {n} is read aloud here, slowly, and it is long enough to matter." for n in range(60)]
 TONE = stand_in_settings(EngineKind.TONE)

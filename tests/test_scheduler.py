@@ -24,6 +24,8 @@ from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book
 
+pytestmark = pytest.mark.processes  # the local worker pool, and processes killed under it
+
 SENTENCES = [f"Sentence number {n} of the book is here, and it is long enough to count." for n in range(40)]
 
 
