@@ -4,8 +4,10 @@ Tests that need the real model use the ``real_models`` fixture and ``@pytest.mar
 
 from __future__ import annotations
 
+import multiprocessing.process
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # daemon tests: the two cores stay busy without four model tests at once.
             queue = "model-long" if item.nodeid in LONG_MODEL_TESTS else "model"
             item.add_marker(pytest.mark.xdist_group(queue))
+
+
+@pytest.fixture(autouse=True)
+def processes_only_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A logic test (neither `model` nor `processes`) that starts a process fails, saying which
+    marker to add: a test that reaches the worker pool or the CLI without a fixture above
+    would otherwise slip into `make test-fast` unmarked."""
+    if request.node.get_closest_marker("processes") or request.node.get_closest_marker("model"):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.fail(f"{request.node.nodeid} starts a process: add @pytest.mark.processes", pytrace=False)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
 
 
 @pytest.fixture

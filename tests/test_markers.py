@@ -42,3 +42,31 @@ def test_marked_tests_are_collected_and_model_tests_are_queued(guarded):
     assert not recorder.getfailedcollections()
     queues = {item.name: [mark.args for mark in item.iter_markers("xdist_group")] for item in items}
     assert queues == {"test_a": [], "test_b": [("model",)]}
+
+
+@pytest.mark.processes  # its marked test starts a Python child
+def test_a_logic_test_that_starts_a_process_fails_naming_the_marker(guarded):
+    guarded.makepyfile(test_late="""
+import multiprocessing
+import subprocess
+import sys
+
+import pytest
+
+
+def test_runs_the_cli():
+    subprocess.run([sys.executable, "-c", "pass"])
+
+
+def test_starts_a_worker():
+    multiprocessing.get_context("spawn").Process(target=print).start()
+
+
+@pytest.mark.processes
+def test_marked():
+    assert subprocess.run([sys.executable, "-c", "pass"]).returncode == 0
+""")
+    result = guarded.runpytest_inprocess()
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*test_runs_the_cli starts a process: add @pytest.mark.processes*",
+                                 "*test_starts_a_worker starts a process: add @pytest.mark.processes*"])
