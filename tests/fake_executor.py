@@ -21,7 +21,7 @@ import numpy as np
 
 from daemon.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac
 from daemon.errors import SynthesisFailed
-from daemon.executors import Outcome, Shape, WorkerDeath
+from daemon.executors import QUEUE_PER_WORKER, Outcome, Shape, WorkerDeath
 
 SIGKILL = "signal 9, SIGKILL"
 _TONE = (0.2 * np.sin(2 * np.pi * 220 * np.arange(SAMPLE_RATE // 4) / SAMPLE_RATE)).astype(np.float32)
@@ -36,7 +36,7 @@ def tone_audio(text: str) -> SegmentAudio:
 @dataclass
 class FakeExecutor:
     workers: int = 2
-    queue_per_worker: int = 2  # as LocalPool: one segment read, one waiting, per worker
+    queue_per_worker: int = QUEUE_PER_WORKER  # as LocalPool: one segment read, one waiting
     deaths: dict[str, int] = field(default_factory=dict)  # word -> times it kills its worker
     failures: frozenset[str] = frozenset()  # words whose segments fail to be read
     trouble: str | None = None  # what problem() says
