@@ -33,8 +33,9 @@ GPU_SEGMENT_CHARS = 8000
 def engine_settings(config: Config, kind: EngineKind, local: bool = True) -> EngineSettings:
     """The daemon's engine: its verified model files (ModelMissing if absent), and, when it
     reads on this machine (``local``), the execution provider."""
-    if kind is not EngineKind.KOKORO:
-        return EngineSettings("none", "none", kind=kind)  # the stand-in engines need no model
+    if kind is not EngineKind.KOKORO:  # the hidden --engine flag: a stand-in needs no model
+        from .stand_in_engines import stand_in_settings
+        return stand_in_settings(kind)
     model, voices = models.resolve(config.models_dir, config.models_variant)
     provider = resolve_provider(config.models_provider) if local else CPU
     return EngineSettings(str(model), str(voices), config.threads_per_worker, provider, kind)

@@ -118,8 +118,9 @@ def worker_engine(config: Config, kind: EngineKind) -> EngineSettings:
     is only warned about: the daemon decides, task by task, whether it is the
     file it wants (a worker with other files refuses its segments).
     """
-    if kind is not EngineKind.KOKORO:
-        return EngineSettings("none", "none", kind=kind)
+    if kind is not EngineKind.KOKORO:  # the hidden --engine flag: a stand-in needs no model
+        from .stand_in_engines import stand_in_settings
+        return stand_in_settings(kind)
     model = config.models_dir / models.model_name(config.models_variant)
     if not model.is_file() and config.models_variant == "fp32":
         model = config.models_dir / models.INT8_MODEL

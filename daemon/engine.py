@@ -8,6 +8,9 @@ daemon's, which is what lets any executor (the local pool, a Dask cluster on
 other machines) run it.
 
 The model is loaded once per process, by ``load_engine`` when a worker starts.
+The model-free stand-ins that tests and benchmarks read with live in
+``stand_in_engines``, which this module never imports: their settings carry their
+class (``EngineSettings.stand_in``), so only the hidden ``--engine`` flag loads them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Protocol
 
 import numpy as np
 import soundfile
@@ -38,7 +42,10 @@ PROVIDER_NAMES = {"cpu": CPU, "cuda": CUDA}
 
 
 class EngineKind(str, enum.Enum):
-    """The Kokoro model, or a model-free stand-in (``stand_in_engines``) for tests and benchmarks."""
+    """The Kokoro model, or a model-free stand-in (``stand_in_engines``) for tests and benchmarks.
+
+    Only the names live here (the hidden ``--engine`` flag's choices, a Dask worker's identity).
+    """
 
     KOKORO = "kokoro"
     TONE = "tone"
@@ -57,6 +64,20 @@ class EngineSettings:
     provider: str = CPU
     kind: EngineKind = EngineKind.KOKORO
     level: float = 0.2  # the tone engines' amplitude: books of different loudness in tests
+    # The class a stand-in kind reads with (``stand_in_engines.stand_in_settings`` sets it), so
+    # that this module never imports the stand-ins; pickled by name into the worker processes.
+    stand_in: Callable[["EngineSettings"], "Engine"] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is EngineKind.KOKORO) != (self.stand_in is None):
+            raise ValueError(f"the {self.kind} engine needs settings from "
+                             "stand_in_engines.stand_in_settings, the Kokoro engine no stand-in class")
+
+
+class Engine(Protocol):
+    """What reads a piece of text aloud in a worker: the Kokoro model or a stand-in."""
+
+    def speak(self, text: str, voice: str, speed: float, lang: str, lexicon: Lexicon = ()) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -164,16 +185,15 @@ class _BelowErrors(logging.Filter):
         return record.levelno >= logging.ERROR
 
 
-def load_engine(settings: EngineSettings) -> "KokoroEngine":
+def load_engine(settings: EngineSettings) -> Engine:
     """The engine a worker process keeps for its life (the model loads here, once)."""
     quiet_phonemizer()
-    if settings.kind is not EngineKind.KOKORO:
-        from .stand_in_engines import ToneEngine
-        return ToneEngine(settings)  # type: ignore[return-value]
+    if settings.stand_in is not None:
+        return settings.stand_in(settings)
     return KokoroEngine(settings)
 
 
-def synthesize_segment(engine: KokoroEngine, task: SegmentTask) -> SegmentAudio:
+def synthesize_segment(engine: Engine, task: SegmentTask) -> SegmentAudio:
     """Speak every piece of a segment, with its pauses, and return the audio as FLAC."""
     started = time.monotonic()
     parts: list[np.ndarray] = []

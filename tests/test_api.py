@@ -68,6 +68,8 @@ def upload(url: str, path: Path, name: str | None = None, **fields) -> requests.
         return requests.post(f"{url}/convert", files={"file": (name or path.name, handle)}, data=data)
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_the_original_examples_work_unchanged(tmp_path, served, real_models, monkeypatch):
     daemon = served(engine="kokoro")
     monkeypatch.chdir(tmp_path)
@@ -105,6 +107,7 @@ def test_the_original_examples_work_unchanged(tmp_path, served, real_models, mon
     assert rate == 24000 and len(audio) / rate > 2
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("fields, status, loc, msg", [
     ({"voice": "af_nobody"}, 400, ["voice"], "Invalid voice selection"),
     ({"speed": 3}, 400, ["speed"], "Speed must be between 0.5 and 2.0"),
@@ -120,6 +123,7 @@ def test_bad_form_fields_get_the_original_error_body(tmp_path, served, fields, s
     assert not [p for p in daemon.inbox.iterdir()], "nothing reached the inbox"
 
 
+@pytest.mark.processes
 def test_not_an_epub_and_a_missing_file_are_400(tmp_path, served):
     daemon = served()
     text = tmp_path / "notes.epub"
@@ -133,6 +137,7 @@ def test_not_an_epub_and_a_missing_file_are_400(tmp_path, served):
     assert not list(daemon.inbox.iterdir())
 
 
+@pytest.mark.processes
 def test_an_over_limit_upload_is_refused_before_it_is_stored(tmp_path, served):
     daemon = served(api__max_upload_mb=1)
     big = tmp_path / "big.epub"
@@ -151,6 +156,7 @@ def test_an_over_limit_upload_is_refused_before_it_is_stored(tmp_path, served):
     assert not list(daemon.inbox.iterdir())
 
 
+@pytest.mark.processes
 def test_chunked_uploads_without_a_length_are_refused(tmp_path, served):
     daemon = served()
     book = simple_book(tmp_path / "b.epub", [("One", TEXT)])
@@ -164,6 +170,7 @@ def test_chunked_uploads_without_a_length_are_refused(tmp_path, served):
     assert response.json()["detail"]["loc"] == ["header", "Content-Length"]
 
 
+@pytest.mark.processes
 def test_upload_names_are_sanitised_and_do_not_collide(tmp_path, served):
     daemon = served()
     book = simple_book(tmp_path / "b.epub", [("One", TEXT)])
@@ -174,6 +181,7 @@ def test_upload_names_are_sanitised_and_do_not_collide(tmp_path, served):
     assert not (tmp_path / "etc").exists()
 
 
+@pytest.mark.processes
 def test_unknown_malformed_and_traversal_ids_are_404(served):
     daemon = served()
     for path in ("/status/00000000-0000-0000-0000-000000000000", "/status/not-an-id",
@@ -184,6 +192,7 @@ def test_unknown_malformed_and_traversal_ids_are_404(served):
         assert response.json()["detail"]["msg"] in ("Job not found", "Not found")
 
 
+@pytest.mark.processes
 def test_download_supports_range_etag_and_last_modified(tmp_path, served):
     daemon = served()
     job_id = upload(daemon.url, simple_book(tmp_path / "b.epub", [("One", TEXT)])).json()["job_id"]
@@ -198,6 +207,7 @@ def test_download_supports_range_etag_and_last_modified(tmp_path, served):
     assert cached.status_code == 304
 
 
+@pytest.mark.processes
 def test_a_symlinked_output_leading_out_of_the_outbox_is_not_served(tmp_path, served):
     daemon = served()
     job_id = upload(daemon.url, simple_book(tmp_path / "b.epub", [("One", TEXT)])).json()["job_id"]
@@ -210,6 +220,7 @@ def test_a_symlinked_output_leading_out_of_the_outbox_is_not_served(tmp_path, se
     assert requests.get(f"{daemon.url}/download/{job_id}").status_code == 404
 
 
+@pytest.mark.processes
 def test_jobs_list_cancel_metrics_and_health(tmp_path, served):
     daemon = served(engine="tone-slow")
     book = simple_book(tmp_path / "b.epub", [("One", TEXT * 12), ("Two", TEXT * 12)])
@@ -236,6 +247,8 @@ def test_jobs_list_cancel_metrics_and_health(tmp_path, served):
     assert requests.delete(f"{daemon.url}/jobs/{job_id}").status_code == 409
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_voices_keep_their_original_shape_with_details_beside_and_a_sample_by_ear(served, real_models):
     daemon = served()
     body = requests.get(f"{daemon.url}/voices").json()
@@ -255,6 +268,7 @@ def test_voices_keep_their_original_shape_with_details_beside_and_a_sample_by_ea
     assert time.monotonic() - began < 1
 
 
+@pytest.mark.processes
 def test_a_token_guards_everything_but_health(tmp_path, served):
     daemon = served(api__token="s3cret")
     assert requests.get(f"{daemon.url}/voices").status_code == 401
@@ -265,6 +279,7 @@ def test_a_token_guards_everything_but_health(tmp_path, served):
     assert requests.get(f"{daemon.url}/languages").json()["detail"]["loc"] == ["header", "Authorization"]
 
 
+@pytest.mark.processes
 def test_the_api_on_its_own_reports_a_stopped_daemon(tmp_path):
     daemon = api_daemon(tmp_path).start()
     job_id = upload(daemon.url, simple_book(tmp_path / "b.epub", [("One", TEXT)])).json()["job_id"]
@@ -307,6 +322,7 @@ def test_openapi_describes_every_route(tmp_path):
     assert params == {"status", "q", "limit", "cursor"}
 
 
+@pytest.mark.processes
 def test_schemathesis_finds_no_server_error(tmp_path):
     """Fuzz the description against the API on its own, over planted jobs, with a live heartbeat
     (so /health's 503 for "no daemon" is not taken for a server error)."""

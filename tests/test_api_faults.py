@@ -225,6 +225,7 @@ def completed_with_mp3(server: StandaloneApi) -> Job:
 
 # --------------------------------------------------------------------------- tokens and hosts
 
+@pytest.mark.processes
 def test_access_token_in_the_query_is_taken_only_by_the_download(api, tmp_path):
     planted: list[Job] = []
     server = api(lambda s: planted.append(completed_with_mp3(s)), api__token="s3cret")
@@ -251,6 +252,7 @@ def test_access_token_in_the_query_is_taken_only_by_the_download(api, tmp_path):
     assert requests.get(f"{server.url}/download/{job.job_id}", params={"access_token": "nope"}).status_code == 401
 
 
+@pytest.mark.processes
 def test_the_host_header_must_name_this_machine(api, tmp_path):
     server = api(api__allowed_hosts=["nas.lan", ".home.arpa"])
     me = socket.gethostname()
@@ -293,6 +295,7 @@ def _walk(url: str, **params: Any) -> list[dict]:
         assert pages < 1000
 
 
+@pytest.mark.processes
 def test_jobs_come_a_page_at_a_time_newest_first(api):
     jobs = [make_job(n, JobStatus.FAILED if n % 10 == 3 else JobStatus.COMPLETED,
                      title="The Dragon Reborn" if n % 13 == 0 else None,
@@ -331,6 +334,7 @@ def test_jobs_come_a_page_at_a_time_newest_first(api):
         assert answer.status_code == 400 and answer.json()["detail"]["loc"] == ["query", loc], params
 
 
+@pytest.mark.processes
 def test_a_cursor_stays_put_while_new_jobs_arrive(api):
     jobs = [make_job(n) for n in range(30)]
     server = api(lambda s: plant_jobs(s.outbox, s.processing, jobs))
@@ -344,6 +348,7 @@ def test_a_cursor_stays_put_while_new_jobs_arrive(api):
     assert requests.get(f"{server.url}/status/{newer.job_id}").json()["status"] == "queued"
 
 
+@pytest.mark.processes
 def test_metrics_count_every_job_and_upload(api):
     statuses = [JobStatus.COMPLETED] * 20 + [JobStatus.FAILED] * 5 + [JobStatus.QUEUED] * 3 + \
         [JobStatus.PROCESSING] * 2
@@ -402,6 +407,7 @@ def test_the_uploads_waiting_are_listed_again_whenever_the_mailbox_changes(tmp_p
 
 # --------------------------------------------------------------------------- uploads
 
+@pytest.mark.processes
 def test_uploads_beyond_the_bound_get_503_at_once_without_their_body_read(api, tmp_path):
     server = api(api__max_concurrent_uploads=2)
     stalled = [stalled_upload(server.port) for _ in range(2)]
@@ -430,6 +436,7 @@ def test_uploads_beyond_the_bound_get_503_at_once_without_their_body_read(api, t
     assert [t.source for t in server.tickets()] == ["b.epub"]
 
 
+@pytest.mark.processes
 def test_the_queue_has_a_cap(api, tmp_path):
     queued = [make_job(n, JobStatus.QUEUED) for n in range(2)]
     server = api(lambda s: plant_jobs(s.outbox, s.processing, queued), api__max_queue=3)
@@ -442,6 +449,7 @@ def test_the_queue_has_a_cap(api, tmp_path):
     assert sorted(p.name for p in server.inbox.iterdir()) == ["b.epub"]
 
 
+@pytest.mark.processes
 def test_concurrent_uploads_of_one_name_each_get_their_own_book(api, tmp_path):
     server = api(api__max_concurrent_uploads=40)
     books = [simple_book(tmp_path / f"b{n}.epub", [("One", [f"This is book number {n}."])])
@@ -459,6 +467,7 @@ def test_concurrent_uploads_of_one_name_each_get_their_own_book(api, tmp_path):
     assert not [p for p in (server.processing / ".requests").iterdir() if not p.name.startswith("upload-")]
 
 
+@pytest.mark.processes
 def test_an_upload_named_folder_epub_writes_no_sidecar(api, tmp_path):
     server = api()
     book = simple_book(tmp_path / "b.epub", [("One", ["The fog lifted."])])
@@ -474,6 +483,7 @@ def test_an_upload_named_folder_epub_writes_no_sidecar(api, tmp_path):
     assert server.mailbox.upload_ticket(mine).source == "Mine (2).epub"
 
 
+@pytest.mark.processes
 def test_failed_uploads_leave_nothing_behind(api, tmp_path):
     server = api(api__max_upload_mb=1)
     book = simple_book(tmp_path / "b.epub", [("One", ["The fog lifted."])])
@@ -493,6 +503,7 @@ def test_failed_uploads_leave_nothing_behind(api, tmp_path):
     assert "Traceback" not in server.log_text()
 
 
+@pytest.mark.processes
 def test_an_inbox_that_cannot_take_an_upload_is_one_sentence(api, tmp_path):
     server = api()
     server.inbox.rmdir()
@@ -504,6 +515,7 @@ def test_an_inbox_that_cannot_take_an_upload_is_one_sentence(api, tmp_path):
     assert "Traceback" not in log and len([line for line in log.splitlines() if " ERROR " in line]) == 1
 
 
+@pytest.mark.processes
 def test_a_port_in_use_is_one_sentence_and_exit_code_2(api):
     server = api()
     second = subprocess.run([sys.executable, "-m", "daemon", "api", "--config", str(server.config)],
@@ -530,6 +542,7 @@ def _drip(port: int, stop: threading.Event, data: bytes, pause: float) -> None:
             stop.wait(0.2)
 
 
+@pytest.mark.processes
 def test_slow_clients_do_not_starve_the_api(api):
     jobs = [make_job(n) for n in range(10)]
     server = api(lambda s: plant_jobs(s.outbox, s.processing, jobs))
@@ -558,6 +571,7 @@ def test_slow_clients_do_not_starve_the_api(api):
     assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
 
 
+@pytest.mark.processes
 def test_a_client_dripping_its_body_is_dropped_with_one_info_line(api):
     server = api()  # the defaults: at least 500 bytes/s over each 10 s window
     sock = stalled_upload(server.port, length=100_000, sent=300)
@@ -581,6 +595,7 @@ def test_a_client_dripping_its_body_is_dropped_with_one_info_line(api):
     assert not server.leftovers()
 
 
+@pytest.mark.processes
 def test_a_client_dripping_its_headers_gets_408_and_one_info_line(api):
     server = api(api__header_timeout_seconds=2)
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
@@ -611,6 +626,7 @@ def test_a_client_dripping_its_headers_gets_408_and_one_info_line(api):
 
 # --------------------------------------------------------------------------- the OpenAPI description
 
+@pytest.mark.processes
 def test_status_files_and_api_records_match_the_openapi_job_schema(api):
     jobs = [make_job(0), make_job(1, JobStatus.FAILED), make_job(2, JobStatus.QUEUED, chapters=0),
             make_job(3, JobStatus.PROCESSING)]
@@ -641,6 +657,7 @@ def test_status_files_and_api_records_match_the_openapi_job_schema(api):
 
 # --------------------------------------------------------------------------- the page
 
+@pytest.mark.processes
 def test_the_page_shows_a_page_of_jobs_more_on_demand_and_searches(api):
     if not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed (make test installs it)")
@@ -691,6 +708,7 @@ def _peak_rss_mb(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
+@pytest.mark.processes
 def test_concurrent_requests_for_a_huge_cover_are_served_from_one_file_in_flat_memory(api, tmp_path):
     import soundfile
     from mutagen.id3 import APIC, ID3
@@ -746,6 +764,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api(api, real_models):
     from daemon.languages import VOICES
 
@@ -775,6 +795,7 @@ def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api
 
 # --------------------------------------------------------------------------- the feed's token
 
+@pytest.mark.processes
 def test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else(api, tmp_path):
     from daemon.config import feed_token
 
@@ -808,6 +829,7 @@ def test_the_feed_token_reads_the_feed_and_what_it_links_to_and_nothing_else(api
                              data={"voice": "af_heart"}).status_code == 202
 
 
+@pytest.mark.processes
 def test_a_part_in_other_digits_and_a_host_with_userinfo_are_refused_and_never_echoed(api):
     planted: list[Job] = []
     server = api(lambda s: planted.append(completed_with_mp3(s)))

@@ -39,6 +39,8 @@ def _cli(home: dict[str, Path], *args: str, **options) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=120, **options)
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_convert_finds_the_model_in_the_users_data_folder(home, real_models):
     models = home["data"] / "kokoro-inbox" / "models"
     models.mkdir(parents=True)
@@ -51,6 +53,7 @@ def test_convert_finds_the_model_in_the_users_data_folder(home, real_models):
     assert (home["cache"] / "kokoro-inbox" / "processing").is_dir()  # the checkpoints went here
 
 
+@pytest.mark.processes
 def test_without_the_model_convert_names_the_command_or_offers_to_fetch(home):
     wanted = home["data"] / "kokoro-inbox" / "models"
     result = _cli(home, "convert", "book.epub", "--quiet")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
@@ -23,6 +24,8 @@ from daemon.settings import BookSettings
 
 from .epubs import simple_book, tiny_png
 from .speech_recognition import transcribe
+
+pytestmark = [pytest.mark.model, pytest.mark.processes]  # the real model in worker processes
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,8 +18,9 @@ from daemon.epub import read_book
 from daemon.errors import NotAnEpub
 from daemon.spoken import plan_segments
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-BOOKS = sorted(CORPUS.glob("*.epub"))
+from .corpus import CORPUS, corpus_books
+
+BOOKS = corpus_books()  # a missing corpus fails here, where an empty list would skip every book
 
 
 def toc_titles(path: Path) -> list[str]:

@@ -8,16 +8,18 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 from mutagen.id3 import APIC, ID3
 from PIL import Image
 
 from daemon import covers
 from daemon.converter import BookRun, prepare
 from daemon.covers import BOOK, THUMBNAIL, CoverFiles, fitted
-from daemon.engine import EngineKind, EngineSettings
+from daemon.engine import EngineKind
 from daemon.executors import LocalPool
 from daemon.scheduler import convert
 from daemon.settings import BookSettings
+from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book, tiny_png
 
@@ -64,12 +66,13 @@ def test_a_decompression_bomb_or_garbage_is_left_out_before_a_pixel_is_decoded(c
     assert "job 3: the cover is left out: it is not an image" in caplog.text
 
 
+@pytest.mark.processes
 def test_a_book_split_into_chapters_carries_the_cover_once_and_thumbnails_after(tmp_path):
     scan = photo()
     book = simple_book(tmp_path / "book.epub", [(f"Part {n}", [f"Chapter {n} is short."]) for n in range(1, 13)],
                        title="Covered", author="Ann Author", cover_png=scan)
     prepared = prepare(book, BookSettings(voice="af_heart", split="chapter"))
-    engine = EngineSettings("unused", "unused", kind=EngineKind.TONE)
+    engine = stand_in_settings(EngineKind.TONE)
     run = BookRun(prepared, tmp_path / "out" / "Covered.mp3", tmp_path / "job", 2)
     result = convert(run, LocalPool(engine, 2))
     assert len(result.outputs) == 12

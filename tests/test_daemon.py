@@ -17,6 +17,8 @@ from mutagen.id3 import ID3
 from .daemon_helpers import ROOT, Daemon, NotifySocket, write_config
 from .epubs import simple_book
 
+pytestmark = pytest.mark.processes  # every test starts the daemon, its CLI or systemd-analyze
+
 CORPUS = ROOT.parent / "shared" / "corpus"
 TEXT = [f"Paragraph {n}: the lamps were lit along the street, and the fog came in slowly." for n in range(12)]
 
@@ -50,6 +52,7 @@ def test_a_dropped_book_becomes_an_audiobook_and_its_source_is_archived(tmp_path
     d.wait_for(lambda: f"job {status['job_id']}: completed" in d.log.read_text(), 10, "the completion logged")
 
 
+@pytest.mark.model
 def test_with_the_real_model_a_dropped_book_is_read_aloud(tmp_path, daemon, real_models):
     d = daemon(engine="kokoro").start()
     drop(book(tmp_path / "Real.epub", ["The fog lifted at last.", "Then the lamps went out."]), d.inbox)

@@ -19,6 +19,8 @@ import pytest
 from .daemon_helpers import ROOT, free_port, write_config
 from .test_daemon import TEXT, book, drop
 
+pytestmark = pytest.mark.processes  # every test starts the daemon
+
 
 def _by_source(statuses: list[dict]) -> dict[str, dict]:
     return {s["source"]: s for s in statuses}
@@ -56,8 +58,12 @@ def test_links_out_of_the_inbox_are_refused_and_links_inside_are_read(tmp_path, 
     assert "outside the inbox" in statuses["outside.epub"]["error"]
     assert "outside the inbox" in statuses["zero.epub"]["error"]
     assert statuses["outside.epub"]["source_sha256"] == "", "the target was never read"
-    assert statuses["inside.epub"]["status"] == "completed" or statuses["inside.epub"].get("duplicate_of")
-    assert statuses["shelf/Inner.epub"]["status"] == "completed"
+    inside, inner = statuses["inside.epub"], statuses["shelf/Inner.epub"]
+    assert inside["status"] == inner["status"] == "completed"
+    # the link is the very book it points to: whichever of the two was taken second follows the first
+    original, follower = (inner, inside) if inside.get("duplicate_of") else (inside, inner)
+    assert follower["duplicate_of"] == original["job_id"] and original.get("duplicate_of") is None
+    assert follower["output_file"] == original["output_file"]
     assert secret.exists(), "the link's target is left alone"
     assert d.alive()
 

@@ -205,6 +205,8 @@ def _checkpoints(tmp_path: Path, output: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------- the real model
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_the_tiny_book_through_dask_workers_with_the_real_model(tmp_path, cluster, real_models):
     scheduler, workers = cluster
     workers(2, engine="kokoro", models=real_models)
@@ -220,6 +222,8 @@ def test_the_tiny_book_through_dask_workers_with_the_real_model(tmp_path, cluste
     assert "segments read per worker" in log
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_a_worker_with_another_model_file_refuses_its_segments_and_the_book_waits(tmp_path, cluster,
                                                                                   real_models):
     """Not a corrupt file (that one would not load): a loadable model with one weight changed."""
@@ -255,6 +259,7 @@ def test_a_worker_with_another_model_file_refuses_its_segments_and_the_book_wait
     assert not output.exists()
 
 
+@pytest.mark.processes
 def test_a_worker_with_other_files_is_kept_out_and_the_book_waits_for_a_good_one(tmp_path, cluster):
     """A worker that would read in another voice (here another engine, as one with other model
     files would) refuses a segment, is named once and gets no more: alone, the book waits; a good
@@ -285,6 +290,7 @@ def test_a_worker_with_other_files_is_kept_out_and_the_book_waits_for_a_good_one
 
 # --------------------------------------------------------------------------- who may join
 
+@pytest.mark.processes
 def test_a_tls_cluster_reads_a_book_and_refuses_whoever_has_no_certificate_of_its_ca(tmp_path):
     certs = tmp_path / "certs"
     make_cluster_certs(certs, ["pc-study"])  # as `kokoro-inbox cluster-certs pc-study` (test_cluster_tls.py)
@@ -343,6 +349,7 @@ def _identity(port: int, certs: Path, name: str | None) -> dict:
 
 # --------------------------------------------------------------------------- faults and elasticity
 
+@pytest.mark.processes
 def test_a_worker_killed_mid_book_is_blamed_and_the_book_is_whole(tmp_path, cluster):
     scheduler, workers = cluster
     command = workers(2)
@@ -361,6 +368,7 @@ def test_a_worker_killed_mid_book_is_blamed_and_the_book_is_whole(tmp_path, clus
     assert victim not in command.reader_pids()
 
 
+@pytest.mark.processes
 def test_a_segment_that_kills_every_worker_fails_its_book_naming_the_signal(tmp_path, cluster):
     scheduler, workers = cluster
     workers(2, engine="tone-crash")
@@ -374,6 +382,7 @@ def test_a_segment_that_kills_every_worker_fails_its_book_naming_the_signal(tmp_
     assert not output.exists()
 
 
+@pytest.mark.processes
 def test_a_worker_that_joins_mid_book_takes_segments_at_once(tmp_path, cluster):
     scheduler, workers = cluster
     workers(1)
@@ -391,6 +400,7 @@ def test_a_worker_that_joins_mid_book_takes_segments_at_once(tmp_path, cluster):
     assert late.joined() == 1
 
 
+@pytest.mark.processes
 def test_the_scheduler_stopped_mid_book_pauses_the_daemon_and_the_book_completes(tmp_path, cluster):
     scheduler, workers = cluster
     workers(2)
@@ -466,6 +476,7 @@ def test_a_refusal_names_both_files_and_what_to_do():
     assert "tone-slow engine" in refusal(ModelIdentity("tone-slow"), ModelIdentity("tone"), "w")
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("unit", ["kokoro-inbox-worker.service", "kokoro-inbox-scheduler.service"])
 def test_the_worker_and_scheduler_units_pass_systemd_analyze(tmp_path, unit):
     if shutil.which("systemd-analyze") is None:

@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
+import pytest
 import requests
 
 from daemon.config import feed_token
@@ -20,6 +21,7 @@ TOKEN = "s3cret/+token"
 FEED_TOKEN = feed_token(TOKEN, None)  # what the feed's links carry: read-only, derived from TOKEN
 
 
+@pytest.mark.processes
 def test_the_feed_lists_finished_books_and_everything_it_names_can_be_fetched(tmp_path, daemon):
     running = daemon(api__enabled=True, api__port=free_port(), api__token=TOKEN).start()
     simple_book(running.inbox / "first.epub", [("Fog", TEXT), ("Lamps", TEXT[::-1])], title="First Light",
@@ -90,6 +92,7 @@ def test_links_use_the_public_url_and_m4b_is_audio_mp4():
     assert "podcast_chapters" not in one and "itunes_duration" not in one  # the book's times fit no one file
 
 
+@pytest.mark.processes
 def test_a_book_split_into_chapter_files_is_one_episode_per_file(tmp_path, daemon):
     running = daemon(api__enabled=True, api__port=free_port(), api__token=TOKEN, output__split="chapter").start()
     simple_book(running.inbox / "split.epub", [("Fog", TEXT), ("Lamps", TEXT[::-1]), ("Dawn", TEXT)],

@@ -21,6 +21,7 @@ def espeak():
     return Tokenizer().phonemize
 
 
+@pytest.mark.model
 def test_english_homographs_read_by_context(real_models, espeak):
     """Sentences from the corpus where espeak-ng reads the wrong word and misaki the right one."""
     reader = Phonemizer(real_models, espeak)

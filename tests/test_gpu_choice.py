@@ -34,6 +34,7 @@ def test_cuda_without_onnxruntime_gpu_says_what_to_install(monkeypatch):
         resolve_provider("cuda")
 
 
+@pytest.mark.model
 def test_on_a_gpu_one_worker_reads_longer_segments(monkeypatch, real_models):
     def config(workers: object):
         return load_config(None, {"workers": workers, "models.dir": str(real_models)}, environ={})

@@ -344,6 +344,7 @@ def _download(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.processes
 def test_the_daemon_files_a_dropped_book_into_the_library(tmp_path, daemon):
     port = free_port()
     d = daemon(output__layout="audiobookshelf", api__enabled=True, api__port=port).start()
@@ -382,6 +383,7 @@ def _hidden(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.processes
 def test_a_killed_daemon_resumes_into_the_library_and_a_cancelled_book_leaves_nothing(tmp_path, daemon):
     d = daemon(engine="tone-slow", output__layout="audiobookshelf").start()
     long_text = [("One", TEXT * 3), ("Two", TEXT * 3)]
@@ -422,6 +424,7 @@ def _convert(tmp_path: Path, book: Path, *args: str, models: Path | None = None)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.processes
 def test_convert_files_m4b_chapter_files_into_one_library_folder(tmp_path):
     book = simple_book(tmp_path / "fog.epub", [("The Door", TEXT[:1]), ("The Street", TEXT[1:2])],
                        title="Fog", author="Ann Author", cover_png=tiny_png())
@@ -434,6 +437,8 @@ def test_convert_files_m4b_chapter_files_into_one_library_folder(tmp_path):
     assert sorted(os.listdir(folder.parent)) == ["Fog", "Fog (2)"]
 
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_convert_with_the_real_model_into_a_library_folder(tmp_path, real_models):
     book = simple_book(tmp_path / "Small Book.epub", [("The Door", TEXT[:1]), ("The Street", TEXT[1:2])],
                        title="Small Book", author="R. L. Stevenson", cover_png=tiny_png(),

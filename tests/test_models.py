@@ -15,6 +15,7 @@ from daemon import models
 from daemon.errors import ModelMissing
 
 
+@pytest.mark.model
 def test_a_corrupt_model_file_is_detected_and_replaced_from_the_cache(tmp_path, monkeypatch, real_models):
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -86,6 +87,7 @@ def test_a_kokoro_js_without_all_voices_is_refused(tmp_path):
         models.build_voices(_fake_kokoro_js(tmp_path / "few.tgz", voices=3), tmp_path / "v.bin")
 
 
+@pytest.mark.model
 def test_fp32_is_used_only_when_present_and_asked_for(real_models):
     model, _ = models.resolve(real_models, "fp32")
     expected = models.FP32_MODEL if (real_models / models.FP32_MODEL).exists() else models.INT8_MODEL
@@ -93,5 +95,6 @@ def test_fp32_is_used_only_when_present_and_asked_for(real_models):
     assert models.resolve(real_models, "int8")[0].name == models.INT8_MODEL
 
 
+@pytest.mark.model
 def test_the_real_files_are_the_known_ones(real_models):
     assert models.problems(real_models, "int8") == []

@@ -35,6 +35,7 @@ def _processing(d) -> bool:
     return any(s["status"] == "processing" for s in d.statuses())
 
 
+@pytest.mark.processes
 def test_a_book_replaced_while_it_converts_is_converted_again_and_never_deleted_unconverted(tmp_path, daemon):
     """after_success: delete, and a new version copied over the book (in place, as Samba
     does) while the old one converts: the old job must not delete the new version."""
@@ -54,6 +55,7 @@ def test_a_book_replaced_while_it_converts_is_converted_again_and_never_deleted_
     d.wait_for(lambda: not (d.inbox / "Book.epub").exists(), 10, "the second edition deleted after its own job")
 
 
+@pytest.mark.processes
 def test_a_new_version_still_being_copied_when_the_old_one_ends_stays(tmp_path, daemon):
     """A slow copy over the book, still running when the old version's job ends."""
     d = daemon(engine="tone-slow", after_success="delete").start()
@@ -74,6 +76,7 @@ def test_a_new_version_still_being_copied_when_the_old_one_ends_stays(tmp_path, 
     assert statuses["Second Edition"]["status"] == "completed"
 
 
+@pytest.mark.processes
 def test_a_copy_that_pauses_or_starts_empty_is_not_failed(tmp_path, daemon):
     """A network stall of longer than three settle times, and a file created empty and filled
     later (smbclient reading a pipe, batch copiers), each closed between its writes."""
@@ -91,6 +94,7 @@ def test_a_copy_that_pauses_or_starts_empty_is_not_failed(tmp_path, daemon):
     assert not any((tmp_path / "failed").iterdir())
 
 
+@pytest.mark.processes
 def test_an_io_error_from_the_share_is_tried_again_not_failed(tmp_path, daemon):
     d = daemon(env={"PYTHONPATH": f"{ROOT / 'tests' / 'share_faults'}{os.pathsep}{ROOT}",
                     "KOKORO_TEST_EIO": "Flaky:1"}).start()
@@ -102,6 +106,7 @@ def test_an_io_error_from_the_share_is_tried_again_not_failed(tmp_path, daemon):
     assert "Traceback" not in log
 
 
+@pytest.mark.processes
 def test_a_source_that_cannot_leave_the_inbox_is_retried_and_not_a_new_job_after_a_restart(tmp_path, daemon):
     archive = tmp_path / "archive"
     archive.mkdir()
@@ -128,6 +133,7 @@ def test_a_source_that_cannot_leave_the_inbox_is_retried_and_not_a_new_job_after
                     "the status file to say where the book went")
 
 
+@pytest.mark.processes
 def test_a_name_that_is_not_utf8_and_a_lone_surrogate_in_a_sidecar_are_converted(tmp_path, daemon):
     d = daemon().start()
     shutil.copyfile(book(tmp_path / "x.epub"), os.fsencode(d.inbox) + b"/Caf\xe9.epub")
@@ -145,6 +151,7 @@ def test_a_name_that_is_not_utf8_and_a_lone_surrogate_in_a_sidecar_are_converted
         assert odd["status"] == "completed" and odd["title"] == "Na\ufffdve"
 
 
+@pytest.mark.processes
 def test_a_book_slower_to_read_than_its_budget_fails_and_the_others_go_on(tmp_path, daemon):
     port = free_port()
     d = daemon(watch__read_seconds=0.3, api__enabled=True, api__port=port).start()
@@ -159,6 +166,7 @@ def test_a_book_slower_to_read_than_its_budget_fails_and_the_others_go_on(tmp_pa
         assert answer.status == 200
 
 
+@pytest.mark.processes
 def test_a_book_waits_for_disk_space_and_starts_when_there_is_room(tmp_path, daemon):
     small = tmp_path / "small"
     small.mkdir()
@@ -193,6 +201,7 @@ def _planted(outbox: Path, name: str, status: JobStatus, days_ago: float, **valu
     return job
 
 
+@pytest.mark.processes
 def test_retention_removes_what_old_jobs_left_and_nothing_else(tmp_path, daemon):
     outbox, archive, failed = (tmp_path / n for n in ("outbox", "archive", "failed"))
     for folder in (outbox, archive, failed):
@@ -230,6 +239,7 @@ def test_retention_removes_what_old_jobs_left_and_nothing_else(tmp_path, daemon)
     assert f"job {old.job_id}: retention: its audiobook Old removed" in d.log.read_text()
 
 
+@pytest.mark.processes
 def test_a_late_sidecar_is_told_once_and_leaves_with_its_book_as_do_appledouble_files(tmp_path, daemon):
     d = daemon(engine="tone-slow").start()
     drop(book(tmp_path / "Late.epub", TEXT * 4), d.inbox)
@@ -244,6 +254,7 @@ def test_a_late_sidecar_is_told_once_and_leaves_with_its_book_as_do_appledouble_
     assert not any(d.inbox.iterdir())
 
 
+@pytest.mark.processes
 def test_a_failed_incomplete_copy_that_goes_on_growing_is_taken_back(tmp_path, daemon):
     """Where nothing can tell that a writer still has the file (a FUSE or cifs mount: no lease),
     a copy paused longer than the patience is failed; when it then grows in failed/, the copy
@@ -305,6 +316,7 @@ def test_the_book_reader_never_holds_the_main_loop(tmp_path):
         reader.close()
 
 
+@pytest.mark.processes
 def test_a_book_to_resume_that_the_share_cannot_give_now_is_resumed_later(tmp_path, daemon):
     first = daemon(engine="tone-slow").start()
     drop(book(tmp_path / "Resumed.epub", TEXT * 3), first.inbox)

@@ -139,6 +139,7 @@ def test_a_dead_receiver_delays_neither_the_caller_nor_the_other_receiver(receiv
     assert duration(45) == "45 s" and duration(432) == "7 min 12 s"
 
 
+@pytest.mark.processes
 def test_the_daemon_tells_a_receiver_when_books_start_finish_and_fail(tmp_path, daemon, receiver):
     running = daemon(notify={"urls": [receiver.url, dead_url()], "events": ["started", "completed", "failed"]},
                      api__public_url="https://books.example.org/kokoro").start()

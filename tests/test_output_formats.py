@@ -30,6 +30,7 @@ from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
 from daemon.placement import Placement, plan_parts
 from daemon.scheduler import convert
 from daemon.settings import BookSettings, output_options
+from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book, tiny_png
 
@@ -53,11 +54,12 @@ def _convert(tmp_path: Path, name: str, level: float = 0.2, **settings) -> tuple
     if not book.exists():
         simple_book(book, CHAPTERS, title="The Test Book", author="Ann Author", cover_png=tiny_png())
     prepared = prepare(book, BookSettings(voice="af_heart").merged(settings))
-    engine = EngineSettings("unused", "unused", kind=EngineKind.TONE, level=level)
+    engine = stand_in_settings(EngineKind.TONE, level=level)
     run = BookRun(prepared, tmp_path / name / "The Test Book.mp3", tmp_path / f"job-{name}", 2)
     return run, convert(run, LocalPool(engine, 2))
 
 
+@pytest.mark.processes
 def test_m4b_has_its_chapters_tags_cover_and_the_target_loudness(tmp_path):
     run, result = _convert(tmp_path, "m4b", level=0.02, format="m4b")
     assert result.output == tmp_path / "m4b" / "The Test Book.m4b" and result.outputs == (result.output,)
@@ -88,6 +90,7 @@ def test_m4b_has_its_chapters_tags_cover_and_the_target_loudness(tmp_path):
         assert shown.count("[CHAPTER]") == 3
 
 
+@pytest.mark.processes
 def test_m4b_one_file_per_chapter_with_track_numbers(tmp_path):
     run, result = _convert(tmp_path, "split", level=0.6, format="m4b", split="chapter")
     folder = tmp_path / "split" / "The Test Book"  # a folder of its own in a shared outbox
@@ -103,6 +106,7 @@ def test_m4b_one_file_per_chapter_with_track_numbers(tmp_path):
     assert abs(lufs(whole) - (-18)) < 1.0 and result.loudness.model_lufs > -12
 
 
+@pytest.mark.processes
 def test_mp3_one_file_per_chapter(tmp_path):
     run, result = _convert(tmp_path, "mp3", split="chapter", loudness_lufs=-20)
     assert [p.name for p in result.outputs] == ["01 - The Door.mp3", "02 - Search - for Mr. Hyde.mp3",
@@ -253,6 +257,8 @@ def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
 
 # --------------------------------------------------------------------------- the real model
 
+@pytest.mark.model
+@pytest.mark.processes
 def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_models):
     """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1.
     One pool reads both books (one model load per worker), an M4B and MP3 chapter files."""
@@ -291,6 +297,7 @@ def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_
 
 # --------------------------------------------------------------------------- the command line and the status file
 
+@pytest.mark.processes
 def test_convert_writes_m4b_chapter_files_from_the_command_line(tmp_path):
     import os
     import sys
@@ -317,6 +324,7 @@ def test_the_status_file_lists_every_output_file():
         Job.from_record({**job.record(), "output_files": ["../elsewhere.mp3"]})
 
 
+@pytest.mark.processes
 def test_an_encoder_that_cannot_write_fails_the_book_with_an_output_error(tmp_path):
     from daemon.errors import OutputError
 
@@ -324,5 +332,5 @@ def test_an_encoder_that_cannot_write_fails_the_book_with_an_output_error(tmp_pa
     run = BookRun(prepare(book, BookSettings(format="m4b")), tmp_path / "out" / "book.mp3", tmp_path / "job", 1)
     shutil.rmtree(tmp_path / "out")  # the folder went away (an unmounted share) before the audio came
     with pytest.raises(OutputError, match="is missing"):
-        convert(run, LocalPool(EngineSettings("unused", "unused", kind=EngineKind.TONE), 1))
+        convert(run, LocalPool(stand_in_settings(EngineKind.TONE), 1))
     assert (tmp_path / "job").exists(), "the checkpoints stay for a retry"

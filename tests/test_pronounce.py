@@ -123,6 +123,7 @@ def test_keys_with_dots_and_hyphens_match_the_longest_whole_word():
         "Saint Haid Park, Hyde's hat; HYDE, Hide-Parc. Parc St.Hide"
 
 
+@pytest.mark.processes
 def test_inspect_shows_respellings_as_text_and_ipa_as_phonemes(tmp_path):
     book = simple_book(tmp_path / "Jekyll.epub", [("One", ["Mr. Hyde met Poole at the door."])])
     (tmp_path / "Jekyll.yaml").write_text("pronounce:\n  Hyde: /hˈaɪd/\n  Poole: Pool\n")
@@ -135,6 +136,7 @@ def test_inspect_shows_respellings_as_text_and_ipa_as_phonemes(tmp_path):
     assert "hˈaɪd" in said and "Hyde" not in said and "WARNING" not in said
 
 
+@pytest.mark.model
 def test_the_model_hears_the_lexicon(real_models):
     """The same sentence with a name given a longer pronunciation comes out longer."""
     from daemon.engine import EngineSettings, KokoroEngine

@@ -11,16 +11,19 @@ import soundfile
 
 from daemon.converter import BookRun, ConversionResult, checkpoint_path, place, prepare
 from daemon.converter import convert as pipeline
-from daemon.engine import EngineKind, EngineSettings
+from daemon.engine import EngineKind
 from daemon.errors import SynthesisFailed
 from daemon.executors import LocalPool
 from daemon.scheduler import Scheduler, convert
 from daemon.settings import BookSettings
+from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book
 
+pytestmark = pytest.mark.processes  # the local worker pool
+
 SENTENCES = [f"Sentence {n} is read aloud here, slowly, and it is long enough to matter." for n in range(60)]
-TONE = EngineSettings("unused", "unused", kind=EngineKind.TONE)
+TONE = stand_in_settings(EngineKind.TONE)
 
 
 def _prepared(tmp_path: Path, speed: float = 1.0):

@@ -1,4 +1,6 @@
-"""Several books on one worker pool, and workers that die. Real processes, stand-in engines."""
+"""Several books on one worker pool, and workers that die. Real processes, stand-in engines.
+
+The scheduler's decisions alone, without processes: test_scheduler_logic.py."""
 
 from __future__ import annotations
 
@@ -13,19 +15,18 @@ import soundfile
 from mutagen.id3 import ID3
 
 from daemon.converter import BookRun, prepare
-from daemon.engine import EngineKind, EngineSettings
-from daemon.errors import OutputError, SynthesisFailed
+from daemon.engine import EngineKind
+from daemon.errors import SynthesisFailed
 from daemon.executors import LocalPool
 from daemon.scheduler import Scheduler
 from daemon.settings import BookSettings
+from daemon.stand_in_engines import stand_in_settings
 
 from .epubs import simple_book
 
+pytestmark = pytest.mark.processes  # the local worker pool, and processes killed under it
+
 SENTENCES = [f"Sentence number {n} of the book is here, and it is long enough to count." for n in range(40)]
-
-
-def _engine(kind: EngineKind) -> EngineSettings:
-    return EngineSettings("unused.onnx", "unused.bin", kind=kind)
 
 
 def _run(tmp_path: Path, name: str, paragraphs: list[str], workers: int = 2) -> BookRun:
@@ -43,7 +44,7 @@ def _drive(scheduler: Scheduler, expected: int, limit: float = 120) -> list:
 
 
 def _started(kind: EngineKind, workers: int = 2) -> LocalPool:
-    pool = LocalPool(_engine(kind), workers)
+    pool = LocalPool(stand_in_settings(kind), workers)
     pool.start()
     return pool
 
@@ -116,8 +117,9 @@ def test_workers_die_with_their_parent(tmp_path):
     """A daemon killed with -9 leaves no worker behind (they would hold the model's memory)."""
     import subprocess
     import sys
-    script = ("import time; from daemon.executors import LocalPool; from daemon.engine import EngineSettings, "
-              "EngineKind; p = LocalPool(EngineSettings('x', 'y', kind=EngineKind.TONE), 2); p.start(); "
+    script = ("import time; from daemon.executors import LocalPool; from daemon.engine import EngineKind; "
+              "from daemon.stand_in_engines import stand_in_settings; "
+              "p = LocalPool(stand_in_settings(EngineKind.TONE), 2); p.start(); "
               "print(*p.worker_pids(), flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parents[1])
@@ -137,13 +139,3 @@ def _alive(pid: int) -> bool:
             return handle.read().split()[2] != "Z"
     except OSError:
         return False
-
-
-def test_an_unwritable_outbox_fails_before_any_work(tmp_path):
-    book = simple_book(tmp_path / "b.epub", [("One", SENTENCES[:2])])
-    prepared = prepare(book, BookSettings())
-    blocker = tmp_path / "outbox"
-    blocker.write_text("a file where the outbox folder should be")  # fails even for root
-    with pytest.raises(OutputError) as caught:
-        BookRun(prepared, blocker / "b.mp3", tmp_path / "job", 2)
-    assert "cannot write the audiobook" in caught.value.message and "missing" in caught.value.message

@@ -135,6 +135,7 @@ def _env() -> dict:
         "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
 
+@pytest.mark.processes
 def test_cli_config_error_exits_2(tmp_path):
     (tmp_path / "bad.yaml").write_text("paths:\n  inbox: a\n  outbox: a/b\n")
     result = _cli("inspect", "--config", "bad.yaml", "x.epub", cwd=tmp_path)
@@ -142,6 +143,7 @@ def test_cli_config_error_exits_2(tmp_path):
     assert "paths.outbox" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.processes
 def test_cli_models_check_exits_3_when_missing(tmp_path):
     (tmp_path / "c.yaml").write_text("models:\n  dir: empty\n")
     result = _cli("models", "check", "--config", "c.yaml", cwd=tmp_path)
@@ -149,6 +151,7 @@ def test_cli_models_check_exits_3_when_missing(tmp_path):
     assert "missing" in result.stderr and "models fetch" in result.stderr
 
 
+@pytest.mark.processes
 def test_cli_inspect_bad_book_exits_1(tmp_path):
     bad = Path(__file__).resolve().parents[1].parent / "shared/corpus/bad/text-file-renamed.epub"
     result = _cli("inspect", str(bad), cwd=tmp_path)
@@ -157,6 +160,7 @@ def test_cli_inspect_bad_book_exits_1(tmp_path):
                                      "(an EPUB is a ZIP of XHTML files)")
 
 
+@pytest.mark.processes
 def test_cli_inspect_lists_numbered_chapters(tmp_path):
     book = Path(__file__).resolve().parents[1].parent / "shared/corpus/se_wells_the-time-machine.epub"
     result = _cli("inspect", str(book), cwd=tmp_path)

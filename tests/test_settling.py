@@ -9,6 +9,8 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
+
 from daemon.watcher import InboxWatcher, SettleTracker
 
 from .epubs import simple_book
@@ -122,6 +124,7 @@ def test_a_book_a_program_still_has_open_for_writing_is_not_taken(tmp_path):
     assert watcher.poll(now=61.0) == [book]
 
 
+@pytest.mark.processes
 def test_asking_about_a_copy_never_ends_a_process_that_does_not_ignore_sigio(tmp_path):
     """A lease broken in the instant it is held sends SIGIO, which ends a process by default
     (a pytest worker died of it).  Only a process that ignores SIGIO takes leases."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +12,8 @@ from daemon.spoken import (MAX_PIECE, PAUSE_CHAPTER, PAUSE_CLAUSE, PAUSE_HEADING
                            PAUSE_SENTENCE, chapter_pieces,
                            number_words, pieces, plan_segments, roman_to_int, speakable,
                            split_sentences)
+
+from .corpus import corpus_book
 
 WORDS = ("the lawyer walked slowly through the fog, and the lamps burned; nobody "
          "answered — yet he knocked again: twice, thrice").split()
@@ -113,10 +114,7 @@ def test_japanese_corpus_chapter_is_cut_at_sentence_ends():
     """Natsume Sōseki's Kusamakura (IDPF sample): before, pieces were cut every 300
     characters wherever that fell; now every piece ends a sentence or a clause."""
     from daemon.epub import read_book
-    book = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / \
-        "idpf_ja_kusamakura_vertical_PATCHED-no-audio.epub"
-    if not book.exists():
-        pytest.skip("corpus not present")
+    book = corpus_book("idpf_ja_kusamakura_vertical_PATCHED-no-audio.epub")
     chapter = read_book(book).readable()[0]
     cut = chapter_pieces(chapter, "ja")
     assert all(len(p) <= MAX_PIECE for p, _ in cut)

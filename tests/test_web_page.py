@@ -9,6 +9,8 @@ import pytest
 from .daemon_helpers import Daemon, free_port
 from .epubs import simple_book
 
+pytestmark = pytest.mark.processes  # the daemon and a headless Chromium
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
