@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.book_text import READ_WHERE_CITED  # noqa: E402
+from daemon.book.text import READ_WHERE_CITED  # noqa: E402
 from daemon.converter import prepare  # noqa: E402
 from daemon.errors import InboxError  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
-from daemon.spoken import chapter_pieces  # noqa: E402
+from daemon.speech.spoken import chapter_pieces  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 # Titles and abbreviations that must not reach the phonemizer with their full stop.

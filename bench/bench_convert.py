@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.epub import read_book  # noqa: E402
+from daemon.book.epub import read_book  # noqa: E402
 from daemon.converter import prepare  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
 

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.epub import read_book  # noqa: E402
+from daemon.book.epub import read_book  # noqa: E402
 from tests.daemon_helpers import Daemon  # noqa: E402
 from tests.epubs import Chapter, EpubSpec, build_epub  # noqa: E402
 

@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from daemon.converter import prepare  # noqa: E402
-from daemon.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac  # noqa: E402
+from daemon.synth.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac  # noqa: E402
 from daemon.settings import BookSettings, output_options  # noqa: E402
-from daemon.spoken import SEGMENT_CHARS, plan_segments  # noqa: E402
+from daemon.speech.spoken import SEGMENT_CHARS, plan_segments  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 CLI = [sys.executable, "-m", "daemon"]
@@ -155,7 +155,7 @@ def _echo(task: SegmentTask, flac_path: str, frames: int) -> tuple:
     """Runs on a worker (pickled by value): a segment's round trip without the reading."""
     from pathlib import Path as _Path
 
-    from daemon.engine import SegmentAudio as _Audio
+    from daemon.synth.engine import SegmentAudio as _Audio
 
     flac = _Path(flac_path).read_bytes() if flac_path else b""
     return _Audio(flac, frames if flac else 0, sum(len(t) for t, _ in task.pieces), 0.0), "echo"
@@ -188,8 +188,8 @@ def mp3_rate(flacs: list[bytes], frames: int, work: Path) -> tuple[float, float,
     """Audio seconds the parent turns into the MP3 per second of wall time, as BookRun does it
     (checkpoint written, atomic and fsynced, then fed to BookAudio): at the model's level, and
     with the default loudness normalisation (meters, gain, limiter); and encoding alone."""
-    from daemon.audio import BookAudio
-    from daemon.audio_formats import OutputOptions
+    from daemon.audio.book_audio import BookAudio
+    from daemon.audio.formats import OutputOptions
     from daemon.files import atomic_write_bytes
 
     def rate(options: OutputOptions, write_checkpoints: bool) -> float:

@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from daemon.converter import BookRun, prepare  # noqa: E402
-from daemon.engine import SAMPLE_RATE, EngineSettings  # noqa: E402
-from daemon.executors import LocalPool  # noqa: E402
-from daemon.scheduler import convert  # noqa: E402
+from daemon.synth.engine import SAMPLE_RATE, EngineSettings  # noqa: E402
+from daemon.synth.executors import LocalPool  # noqa: E402
+from daemon.service.scheduler import convert  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
 
 BOOK = Path("/work/shared/corpus/bench_jekyll-ch3-ch7.epub")
@@ -102,8 +102,8 @@ import resource, sys, tempfile
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, {str(ROOT)!r})
-from daemon.audio import BookAudio, BookTags, ChapterMark
-from daemon.engine import SAMPLE_RATE, encode_flac
+from daemon.audio.book_audio import BookAudio, BookTags, ChapterMark
+from daemon.synth.engine import SAMPLE_RATE, encode_flac
 from daemon.settings import BookSettings, output_options
 work = Path(tempfile.mkdtemp())
 minute = (0.1 * np.sin(2 * np.pi * 220 * np.arange(60 * SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from daemon.converter import prepare  # noqa: E402
 from daemon.settings import BookSettings  # noqa: E402
-from daemon.spoken import chapter_pieces, has_speech, pieces, speakable  # noqa: E402
+from daemon.speech.spoken import chapter_pieces, has_speech, pieces, speakable  # noqa: E402
 from tests.speech_recognition import transcribe, word_error_rate, words  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -53,7 +53,7 @@ def synthesise(job: tuple[str, list[Paragraph], str, bool]) -> tuple[str, list[l
     import onnxruntime
     from kokoro_onnx import Kokoro
 
-    from daemon.g2p import Phonemizer
+    from daemon.speech.g2p import Phonemizer
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1

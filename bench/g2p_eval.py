@@ -343,12 +343,12 @@ def accuracy(g2ps, items, show_misses: bool) -> dict:
 def book_paragraphs(name: str = SPEED_BOOK, chars: int = SPEED_CHARS) -> list[str]:
     """~chars of body text of a corpus book, paragraph by paragraph."""
     try:
-        from daemon.epub import read_book
+        from daemon.book.epub import read_book
         book = read_book(CORPUS / name)
         paras = [getattr(p, "text", p) for ch in book.readable() for p in ch.paragraphs]
-        print(f"(text of {name} from daemon.epub.read_book)")
+        print(f"(text of {name} from daemon.book.epub.read_book)")
     except Exception as e:  # noqa: BLE001 -- without the project on the path: the XHTML itself
-        print(f"(daemon.epub unavailable: {type(e).__name__}; text of {name} from its XHTML <p>)")
+        print(f"(daemon.book.epub unavailable: {type(e).__name__}; text of {name} from its XHTML <p>)")
         from lxml import html
         paras = []
         with zipfile.ZipFile(CORPUS / name) as z:

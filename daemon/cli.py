@@ -21,20 +21,30 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, library, models
-from .audio import SUFFIXES
+from daemon.audio import library
+from daemon.audio.book_audio import SUFFIXES
+from daemon.service import scheduler
+from daemon.speech.languages import LANGUAGES, VOICES
+from daemon.speech.spoken import chapter_pieces
+from daemon.synth.backends import make_executor
+from daemon.synth.engine import EngineKind, quiet_phonemizer
+
+from . import __version__, models
 from .config import Config, load_config
-from .converter import ConversionResult, PreparedBook, Progress, convert, job_fingerprint, place, \
-    plan_fingerprint, prepare_book
-from .backends import make_executor
-from .engine import EngineKind, quiet_phonemizer
+from .console import JournalFormatter, VisibleFormatter, clock
+from .converter import (
+    ConversionResult,
+    PreparedBook,
+    Progress,
+    convert,
+    job_fingerprint,
+    place,
+    plan_fingerprint,
+    prepare_book,
+)
 from .errors import InboxError, InvalidSetting, ModelMissing, StartupError
-from .feed import clock
 from .files import free_name, visible
-from .languages import LANGUAGES, VOICES
-from . import scheduler
 from .settings import FORMATS, KEYS, LAYOUTS, SPLITS
-from .spoken import chapter_pieces
 
 log = logging.getLogger(__name__)
 
@@ -59,30 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nkokoro-inbox: interrupted; finished parts are kept, run the same command to resume",
               file=sys.stderr)
         return 130
-
-
-class VisibleFormatter(logging.Formatter):
-    """Log lines with hidden characters written out (files.visible): a book whose name holds
-    terminal escapes, a line break or a bidirectional override cannot recolour the terminal,
-    fake a line or read backwards; a traceback keeps its own line breaks."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = visible(record.message)
-        return super().formatMessage(record)
-
-    def formatException(self, exc_info: Any) -> str:
-        return visible(super().formatException(exc_info), keep="\n")
-
-
-class JournalFormatter(VisibleFormatter):
-    """sd-daemon priority prefixes, so `journalctl -p err` works; journald adds the time."""
-
-    PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
-                  logging.CRITICAL: 2}
-
-    def format(self, record: logging.LogRecord) -> str:
-        priority = self.PRIORITIES.get(record.levelno, 6)
-        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
 
 
 def setup_logging(level: int) -> None:
@@ -390,8 +376,8 @@ def _phonemizer(prepared: PreparedBook, config: Config) -> Callable[[str], str]:
     """What the model receives for a piece: the G2P's phonemes with the lexicon spliced in."""
     from kokoro_onnx.tokenizer import Tokenizer
 
-    from .g2p import Phonemizer
-    from .pronounce import phonemes
+    from daemon.speech.g2p import Phonemizer
+    from daemon.speech.pronounce import phonemes
 
     reader = Phonemizer(config.models_dir, Tokenizer().phonemize)
     lang, lexicon = prepared.settings.lang or "en-us", prepared.settings.pronounce
@@ -416,7 +402,7 @@ def _language_decision(prepared: PreparedBook) -> str:
 # --------------------------------------------------------------------------- daemon
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .service import run_service
+    from daemon.service.main import run_service
 
     config = _config(args, workers=args.workers, **{"executor.address": args.executor})
     logging.getLogger().setLevel(config.log_level.upper())
@@ -427,7 +413,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     """The API without the daemon (the daemon runs elsewhere over the same folders).
 
     A port in use or a bad address is one sentence and exit code 2 (StartupError)."""
-    from .api import ApiServer, create_app
+    from daemon.api.app import ApiServer, create_app
 
     config = _config(args)
     server = ApiServer(create_app(config), config.api_host, config.api_port)
@@ -449,8 +435,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise InvalidSetting("--nworkers must be from 1 to 256")
     config = _config(args, threads_per_worker=args.threads, **{"executor.address": args.address})
     try:
-        from .dask_security import address_towards, cluster_security, listen_on, warn_if_unencrypted
-        from .dask_worker import Membership, default_worker_count, serve, worker_engine
+        from daemon.synth.dask_security import (
+            address_towards,
+            cluster_security,
+            listen_on,
+            warn_if_unencrypted,
+        )
+        from daemon.synth.dask_worker import Membership, default_worker_count, serve, worker_engine
     except ImportError as error:
         raise StartupError(f"the worker needs Dask ({error.name} is not installed): "
                            "pip install 'kokoro-inbox[dask]'") from None
@@ -473,7 +464,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     """The Dask scheduler, with the cluster's TLS, listening at its own address only."""
     config = _config(args, **{"executor.address": args.address})
     try:
-        from .dask_scheduler import serve_scheduler
+        from daemon.synth.dask_scheduler import serve_scheduler
     except ImportError as error:
         raise StartupError(f"the scheduler needs Dask ({error.name} is not installed): "
                            "pip install 'kokoro-inbox[dask]'") from None
@@ -483,7 +474,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_cluster_certs(args: argparse.Namespace) -> int:
     try:
-        from .cluster_certs import instructions, make_cluster_certs
+        from daemon.synth.cluster_certs import instructions, make_cluster_certs
     except ImportError as error:
         raise StartupError(f"making certificates needs {error.name}: pip install 'kokoro-inbox[dask]'") from None
     address = args.address or _config(args).executor_address or ""

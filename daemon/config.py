@@ -468,7 +468,8 @@ def feed_token(token: str | None, configured: str | None) -> str | None:
 
 def _lexicon(path: Path) -> tuple:
     """The config's pronunciation lexicon, read and checked at start-up."""
-    from .pronounce import parse_lexicon
+    from daemon.speech.pronounce import parse_lexicon
+
     from .settings import load_sidecar
 
     try:

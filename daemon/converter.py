@@ -22,25 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from . import covers, library
-from .audio import BookAudio, BookTags, ChapterMark, LoudnessReport
-from .audio_tags import narrator
-from .audio_formats import SAMPLE_RATE
+from daemon.audio import covers, library
+from daemon.audio.book_audio import BookAudio, BookTags, ChapterMark, LoudnessReport
+from daemon.audio.formats import SAMPLE_RATE
+from daemon.audio.placement import Placement
+from daemon.audio.tags import narrator
+from daemon.book.epub import Book, Chapter, read_book
+from daemon.speech.g2p import check_reader
+from daemon.speech.languages import ISO639_2
+from daemon.speech.pronounce import Lexicon, respell, words_in
+from daemon.speech.spoken import SEGMENT_CHARS, Segment, plan_segments
+from daemon.synth.engine import SegmentAudio, SegmentTask, checkpoint_frames
+from daemon.synth.executors import Shape
+
 from .config import Config
-from .engine import SegmentAudio, SegmentTask, checkpoint_frames
-from .epub import Book, Chapter, read_book
-from .errors import InboxError, InvalidSetting, NoText, NotAnEpub, OutputError, TryLater
-from .executors import Shape
+from .errors import InboxError, InvalidSetting, NotAnEpub, NoText, OutputError, TryLater
 from .files import FileIdentity, atomic_write_bytes, sha256_of, transient, why_unwritable
-from .g2p import check_reader
-from .languages import ISO639_2
-from .placement import Placement
-from .pronounce import Lexicon, respell, words_in
 from .settings import Affects, BookSettings, output_options, reading_options, requested_settings
-from .spoken import SEGMENT_CHARS, Segment, plan_segments
 
 if TYPE_CHECKING:
-    from .executors import SegmentExecutor
+    from daemon.synth.executors import SegmentExecutor
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def prepare(source: Path, requested: BookSettings, default_lang: str = "en-us",
 @dataclass(frozen=True)
 class PlannedBook:
     """A book read, its settings resolved and its speech cut into segments: what the daemon's
-    book reader (daemon/planner.py) hands back to the main thread."""
+    book reader (daemon/service/planner.py) hands back to the main thread."""
 
     prepared: PreparedBook
     segments: tuple[Segment, ...]
@@ -258,7 +259,7 @@ class BookRun:
     The scheduler asks it for tasks and hands back results; it appends
     checkpoints to the audiobook strictly in order as they become available.
 
-    ``output`` is where the book goes: a ``Placement`` (daemon/placement.py names its
+    ``output`` is where the book goes: a ``Placement`` (daemon/audio/placement.py names its
     file, or its chapter files, in the book's format), or a file whose suffix becomes
     the format's, in a folder that is the book's own when ``own_folder``.
     """
@@ -376,7 +377,7 @@ class BookRun:
 
 class Conversion:
     """One book through the pipeline that ``kokoro-inbox convert`` and the daemon share:
-    placed (daemon/library.py), read by the scheduler into its ``run``, then published (a
+    placed (daemon/audio/library.py), read by the scheduler into its ``run``, then published (a
     library folder gets its cover and metadata and is renamed into place) or, when it failed,
     its staging folder discarded.  The same book and settings give the same files either way.
 

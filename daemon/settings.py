@@ -30,14 +30,15 @@ from typing import Any, Callable, Mapping, TypeVar
 
 import yaml
 
-from .audio_formats import FORMATS as AUDIO_FORMATS
-from .audio_formats import OutputOptions
-from .epub import ReadingOptions
+from daemon.audio.formats import FORMATS as AUDIO_FORMATS
+from daemon.audio.formats import OutputOptions
+from daemon.book.epub import ReadingOptions
+from daemon.speech.languages import check_language, default_voice, language_for_book, parse_voice
+from daemon.speech.pronounce import LEXICON_FILE, Lexicon, as_mapping, check_total, parse_lexicon
+from daemon.speech.pronounce import merged as merge_lexicons
+
 from .errors import InvalidSetting
 from .files import read_regular, shown_name
-from .languages import check_language, default_voice, language_for_book, parse_voice
-from .pronounce import LEXICON_FILE, Lexicon, as_mapping, check_total, parse_lexicon
-from .pronounce import merged as merge_lexicons
 
 T = TypeVar("T")
 
@@ -46,8 +47,8 @@ SPEED_RANGE = (0.5, 2.0)
 BITRATE_RANGE = (32, 160)
 NOTES = ("inline", "end_of_chapter", "skip")
 TABLES = ("rows", "skip")
-LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/library.py
-FORMATS = tuple(AUDIO_FORMATS)  # daemon/audio_formats.py
+LAYOUTS = ("flat", "audiobookshelf")  # where the audiobook goes: daemon/audio/library.py
+FORMATS = tuple(AUDIO_FORMATS)  # daemon/audio/formats.py
 SPLITS = ("book", "chapter")
 LOUDNESS_RANGE = (-40.0, -5.0)  # LUFS
 TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
@@ -65,8 +66,8 @@ class Affects:
 
     AUDIO = "audio"  # what is synthesised: in the plan's identity, so a change redoes the checkpoints
     READING = "reading"  # which text is read: in the plan's identity through the text itself
-    ENCODING = "encoding"  # how the checkpoints are encoded (daemon/audio.py OutputOptions)
-    PLACEMENT = "placement"  # where the audiobook goes, not how it sounds (daemon/library.py)
+    ENCODING = "encoding"  # how the checkpoints are encoded (daemon/audio/book_audio.py OutputOptions)
+    PLACEMENT = "placement"  # where the audiobook goes, not how it sounds (daemon/audio/library.py)
     TAGS = "tags"  # what the audiobook's tags and the status say
     ALL = (AUDIO, READING, ENCODING, PLACEMENT, TAGS)
 

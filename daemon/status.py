@@ -31,10 +31,19 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .audio_formats import OUTPUT_SUFFIXES
+from daemon.audio.formats import OUTPUT_SUFFIXES
+
 from .errors import InboxError
-from .files import FileIdentity, atomic_write_bytes, free_name, inside, name_bytes, name_from_bytes, \
-    shown_name, without_hidden
+from .files import (
+    FileIdentity,
+    atomic_write_bytes,
+    free_name,
+    inside,
+    name_bytes,
+    name_from_bytes,
+    shown_name,
+    without_hidden,
+)
 from .job_life import ACTIVE, ENDED, MIRRORED, JobLife, JobStatus, utc_now  # noqa: F401  (ACTIVE, ENDED: for callers)
 
 log = logging.getLogger(__name__)
@@ -220,7 +229,7 @@ class JobStore:
         self._journal_bytes = 0
         self._snapshot_bytes = 0
         # Told of each job that ends (and each follower ending with it) before its status
-        # says so: the daemon moves its source out of the inbox (daemon/disposal.py).
+        # says so: the daemon moves its source out of the inbox (daemon/service/disposal.py).
         self.before_ending: Callable[[Job, InboxError | None], None] = lambda job, error: None
 
     def load(self) -> int:

@@ -19,9 +19,9 @@ from typing import Hashable
 
 import numpy as np
 
-from daemon.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac
 from daemon.errors import SynthesisFailed
-from daemon.executors import QUEUE_PER_WORKER, Outcome, Shape, WorkerDeath
+from daemon.synth.engine import SAMPLE_RATE, SegmentAudio, SegmentTask, encode_flac
+from daemon.synth.executors import QUEUE_PER_WORKER, Outcome, Shape, WorkerDeath
 
 SIGKILL = "signal 9, SIGKILL"
 _TONE = (0.2 * np.sin(2 * np.pi * 220 * np.arange(SAMPLE_RATE // 4) / SAMPLE_RATE)).astype(np.float32)

@@ -18,7 +18,7 @@ import pytest
 import requests
 import soundfile
 
-from daemon.openapi import OPENAPI
+from daemon.api.openapi import OPENAPI
 
 from .daemon_helpers import ROOT, Daemon, free_port, write_config
 from .epubs import simple_book
@@ -306,7 +306,7 @@ def test_the_api_on_its_own_reports_a_stopped_daemon(tmp_path):
 def test_openapi_describes_every_route(tmp_path):
     """Every route the app serves is in the description, and the description has no route
     the app lacks (the static files of the page aside)."""
-    from daemon.api import create_app
+    from daemon.api.app import create_app
     from daemon.config import load_config
     app = create_app(load_config(write_config(tmp_path), environ={}))
     routes = {(re.sub(r"<(\w+)>", r"{\1}", r.rule), r.method.lower()) for r in app.routes

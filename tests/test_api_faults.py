@@ -27,8 +27,8 @@ import jsonschema_rs
 import pytest
 import requests
 
+from daemon.api.openapi import OPENAPI
 from daemon.mailbox import Mailbox, UploadTicket
-from daemon.openapi import OPENAPI
 from daemon.status import Job, JobStatus, JobStore, journal_path
 
 from .daemon_helpers import ROOT, free_port, write_config
@@ -368,7 +368,7 @@ def test_metrics_count_every_job_and_upload(api):
 
 
 def test_the_uploads_waiting_are_listed_again_whenever_the_mailbox_changes(tmp_path):
-    from daemon.api import JobView, PageQuery
+    from daemon.api.jobs import JobView, PageQuery
 
     mailbox = Mailbox(tmp_path / "processing")
     view = JobView(tmp_path / "outbox", tmp_path / "processing", mailbox)
@@ -767,7 +767,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.model
 @pytest.mark.processes
 def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api(api, real_models):
-    from daemon.languages import VOICES
+    from daemon.speech.languages import VOICES
 
     server = api()
     voices = list(VOICES)[:20]
@@ -781,7 +781,7 @@ def test_sample_requests_hold_no_thread_and_the_sample_process_dies_with_the_api
     assert health.status_code == 503 and waited < 1.0, f"/health took {waited:.1f} s"  # before: 9.5 s
     assert {a.status_code for a in answers} == {202} and {a.headers["Retry-After"] for a in answers} == {"3"}
     deadline = time.monotonic() + 10
-    while not (makers := _children(server.process.pid, "daemon.voice_samples")):
+    while not (makers := _children(server.process.pid, "daemon.synth.voice_samples")):
         assert time.monotonic() < deadline, "no sample process started"
         time.sleep(0.05)
     assert len(makers) == 1  # one at a time, however many were asked for

@@ -16,7 +16,7 @@ import pytest
 import requests
 from mutagen.id3 import ID3
 
-from daemon.epub import read_book
+from daemon.book.epub import read_book
 
 from .daemon_helpers import free_port
 from .epubs import simple_book

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.epub import ReadingOptions, read_book
+from daemon.book.epub import ReadingOptions, read_book
 from daemon.errors import NoText
 
 from .epubs import Chapter, EpubSpec, build_epub, simple_book

@@ -18,9 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: E402
 
 from daemon.cli import main  # noqa: E402
 from daemon.config import TlsFiles, load_config  # noqa: E402
-from daemon.dask_security import (address_towards, cluster_security, listen_on,  # noqa: E402
-                                  warn_if_unencrypted)
 from daemon.errors import ConfigError  # noqa: E402
+from daemon.synth.dask_security import address_towards, cluster_security, listen_on, warn_if_unencrypted  # noqa: E402
 
 PAIRS = ("ca", "scheduler", "pc-study", "pc-den")
 
@@ -151,7 +150,7 @@ def test_workers_listen_where_the_interface_says_else_on_the_way_to_the_schedule
 
 
 def test_an_unencrypted_cluster_beyond_this_machine_is_warned_about_once(caplog):
-    with caplog.at_level(logging.WARNING, logger="daemon.dask_security"):
+    with caplog.at_level(logging.WARNING, logger="daemon.synth.dask_security"):
         for address in ("tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786", "tls://nas.lan:8786"):
             warn_if_unencrypted(address)
         assert not caplog.records

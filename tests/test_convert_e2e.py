@@ -17,10 +17,10 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from daemon.converter import BookRun, prepare
-from daemon.engine import EngineSettings
-from daemon.executors import LocalPool
-from daemon.scheduler import convert
+from daemon.service.scheduler import convert
 from daemon.settings import BookSettings
+from daemon.synth.engine import EngineSettings
+from daemon.synth.executors import LocalPool
 
 from .epubs import simple_book, tiny_png
 from .speech_recognition import transcribe

@@ -14,9 +14,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from daemon.epub import read_book
+from daemon.book.epub import read_book
 from daemon.errors import NotAnEpub
-from daemon.spoken import plan_segments
+from daemon.speech.spoken import plan_segments
 
 from .corpus import CORPUS, corpus_books
 

@@ -12,14 +12,14 @@ import pytest
 from mutagen.id3 import APIC, ID3
 from PIL import Image
 
-from daemon import covers
+from daemon.audio import covers
+from daemon.audio.covers import BOOK, THUMBNAIL, CoverFiles, fitted
 from daemon.converter import BookRun, prepare
-from daemon.covers import BOOK, THUMBNAIL, CoverFiles, fitted
-from daemon.engine import EngineKind
-from daemon.executors import LocalPool
-from daemon.scheduler import convert
+from daemon.service.scheduler import convert
 from daemon.settings import BookSettings
-from daemon.stand_in_engines import stand_in_settings
+from daemon.synth.engine import EngineKind
+from daemon.synth.executors import LocalPool
+from daemon.synth.stand_ins import stand_in_settings
 
 from .epubs import simple_book, tiny_png
 
@@ -58,7 +58,7 @@ def test_a_decompression_bomb_or_garbage_is_left_out_before_a_pixel_is_decoded(c
     Image.new("1", (10_000, 5_000)).save(bomb, "PNG")  # 6 KB that would decode to 200 MB as RGBA
     huge = io.BytesIO()
     Image.new("1", (20_000, 10_000)).save(huge, "PNG")  # beyond Pillow's own bomb limit too
-    with caplog.at_level("INFO", logger="daemon.covers"):
+    with caplog.at_level("INFO", logger="daemon.audio.covers"):
         assert fitted((bomb.getvalue(), "image/png"), BOOK, "job 1") is None
         assert fitted((huge.getvalue(), "image/png"), BOOK, "job 2") is None
         assert fitted((b"<svg/>", "image/svg+xml"), BOOK, "job 3") is None

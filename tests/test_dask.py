@@ -24,13 +24,13 @@ import yaml
 pytest.importorskip("distributed", reason="the [dask] extra is not installed")
 psutil = pytest.importorskip("psutil")
 
-from daemon.cluster_certs import make_cluster_certs  # noqa: E402
-from daemon.config import load_config  # noqa: E402
-from daemon.dask_worker import FileId, ModelIdentity, refusal  # noqa: E402
-from daemon.errors import ConfigError  # noqa: E402
-
 from distributed import Client, Security  # noqa: E402
 from distributed.core import rpc  # noqa: E402
+
+from daemon.config import load_config  # noqa: E402
+from daemon.errors import ConfigError  # noqa: E402
+from daemon.synth.cluster_certs import make_cluster_certs  # noqa: E402
+from daemon.synth.dask_worker import FileId, ModelIdentity, refusal  # noqa: E402
 
 from .daemon_helpers import ROOT, Daemon, free_port  # noqa: E402
 from .epubs import simple_book  # noqa: E402

@@ -15,11 +15,11 @@ import pytest
 
 from daemon import files
 from daemon.config import Paths, Retention
-from daemon.disposal import SourceDisposal
 from daemon.errors import NotAnEpub
 from daemon.files import FileIdentity, SourceLeft, move_file
-from daemon.retention import due
-from daemon.space import Need, estimate, shortfall
+from daemon.service.disposal import SourceDisposal
+from daemon.service.retention import due
+from daemon.service.space import Need, estimate, shortfall
 from daemon.status import Job, JobStatus
 
 
@@ -120,7 +120,7 @@ def test_a_source_open_for_writing_waits(tmp_path):
 
 
 def test_a_failed_incomplete_source_that_keeps_growing_comes_back(tmp_path, monkeypatch):
-    monkeypatch.setattr("daemon.disposal.open_for_writing", lambda path: None)  # a FUSE mount: no lease
+    monkeypatch.setattr("daemon.service.disposal.open_for_writing", lambda path: None)  # a FUSE mount: no lease
     paths = _paths(tmp_path)
     book = paths.inbox / "shelf" / "Book.epub"
     book.parent.mkdir()
@@ -193,7 +193,7 @@ def test_a_book_that_does_not_fit_is_told_how_much_is_missing(tmp_path):
 
 def test_a_share_that_cannot_say_what_is_there_is_asked_again(tmp_path, monkeypatch):
     """An I/O error is not "the source is gone" (os.path.lexists would say so)."""
-    import daemon.disposal as disposal_module
+    import daemon.service.disposal as disposal_module
 
     paths = _paths(tmp_path)
     book = paths.inbox / "Book.epub"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.book.epub import read_book
 from daemon.converter import prepare
-from daemon.epub import read_book
-from daemon.errors import DrmProtected, NoText, NotAnEpub, UnsafeEpub, UnsupportedLanguage
+from daemon.errors import DrmProtected, NotAnEpub, NoText, UnsafeEpub, UnsupportedLanguage
 from daemon.settings import BookSettings
 
 from .epubs import Chapter, EpubSpec, build_epub, simple_book, tiny_png

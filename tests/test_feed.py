@@ -10,8 +10,8 @@ import feedparser
 import pytest
 import requests
 
+from daemon.api.feed import FeedLinks, FileFacts, build_feed, chapters_json
 from daemon.config import feed_token
-from daemon.feed import FeedLinks, FileFacts, build_feed, chapters_json
 
 from .daemon_helpers import free_port
 from .epubs import simple_book, tiny_png

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from kokoro_onnx.tokenizer import Tokenizer
 
-from daemon import g2p
 from daemon.errors import UnsupportedLanguage
-from daemon.g2p import Phonemizer, check_reader
-from daemon.pronounce import kokoro_phoneme_set
+from daemon.speech import g2p
+from daemon.speech.g2p import Phonemizer, check_reader
+from daemon.speech.pronounce import kokoro_phoneme_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

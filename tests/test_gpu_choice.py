@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from daemon import backends, engine
 from daemon.config import load_config
-from daemon.engine import CPU, CUDA, EngineKind, resolve_provider
 from daemon.errors import ConfigError
-from daemon.executors import LocalPool
-from daemon.spoken import SEGMENT_CHARS
+from daemon.speech.spoken import SEGMENT_CHARS
+from daemon.synth import backends, engine
+from daemon.synth.engine import CPU, CUDA, EngineKind, resolve_provider
+from daemon.synth.executors import LocalPool
 
 
 def test_provider_names_old_and_new():

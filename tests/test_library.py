@@ -25,9 +25,9 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from daemon import library
+from daemon.audio import library
+from daemon.book.epub import read_book
 from daemon.converter import ConversionResult, PreparedBook, job_fingerprint, plan_fingerprint, prepare
-from daemon.epub import read_book
 from daemon.files import NAME_MAX, sanitize_filename
 from daemon.settings import BookSettings
 from daemon.status import Job, status_files

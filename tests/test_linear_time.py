@@ -20,15 +20,15 @@ from typing import Callable, Iterator
 
 import pytest
 
-from daemon.book_text import Paragraph
-from daemon.chapters import _headings_into_next, _Part
+from daemon.book.chapters import _headings_into_next, _Part
+from daemon.book.epub import read_book
+from daemon.book.text import Paragraph
 from daemon.converter import prepare
-from daemon.epub import read_book
+from daemon.settings import BookSettings
 from daemon.speech.context import next_word
 from daemon.speech.normalize import normalize
-from daemon.pronounce import parse_lexicon, respell
-from daemon.settings import BookSettings
-from daemon.spoken import pieces, plan_segments, speakable, split_sentences
+from daemon.speech.pronounce import parse_lexicon, respell
+from daemon.speech.spoken import pieces, plan_segments, speakable, split_sentences
 
 from .epubs import simple_book
 

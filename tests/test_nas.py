@@ -297,7 +297,7 @@ def test_a_record_keeps_the_bytes_of_a_name_that_is_not_utf8():
 def test_the_book_reader_never_holds_the_main_loop(tmp_path):
     """BookReader.wait never blocks longer than asked, even while a book is being read."""
     from daemon.config import load_config
-    from daemon.planner import BookReader, ReadRequest
+    from daemon.service.planner import BookReader, ReadRequest
 
     reader = BookReader(budget=60)
     config = load_config(None, environ={})

@@ -14,11 +14,11 @@ import time
 
 import pytest
 
-from daemon.epub import read_book
-from daemon.languages import language_for_book
+from daemon.book.epub import read_book
+from daemon.speech.languages import language_for_book
 from daemon.speech.normalize import SILENT_RULES, normalize, trace
 from daemon.speech.numbers import cardinal, ordinal, year
-from daemon.spoken import has_speech, speakable
+from daemon.speech.spoken import has_speech, speakable
 
 from .corpus import corpus_book, corpus_books
 

@@ -19,18 +19,18 @@ import soundfile
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from daemon.audio import BookAudio, BookTags, ChapterMark
-from daemon.audio_formats import FORMATS, OUTPUT_SUFFIXES, aac_bitrate, format_of, mime_type
-from daemon.audio_writers import open_audio
+from daemon.audio.book_audio import BookAudio, BookTags, ChapterMark
+from daemon.audio.formats import FORMATS, OUTPUT_SUFFIXES, aac_bitrate, format_of, mime_type
+from daemon.audio.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
+from daemon.audio.placement import Placement, plan_parts
+from daemon.audio.writers import open_audio
 from daemon.converter import BookRun, job_fingerprint, plan_fingerprint, prepare
-from daemon.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
 from daemon.errors import InvalidSetting
-from daemon.executors import LocalPool
-from daemon.loudness import KWeighting, LoudnessMeter, PeakLimiter, k_weighting
-from daemon.placement import Placement, plan_parts
-from daemon.scheduler import convert
+from daemon.service.scheduler import convert
 from daemon.settings import BookSettings, output_options
-from daemon.stand_in_engines import stand_in_settings
+from daemon.synth.engine import SAMPLE_RATE, EngineKind, EngineSettings, encode_flac
+from daemon.synth.executors import LocalPool
+from daemon.synth.stand_ins import stand_in_settings
 
 from .epubs import simple_book, tiny_png
 
@@ -262,7 +262,7 @@ def test_output_settings_are_checked_and_leave_the_plan_alone(tmp_path):
 def test_two_voices_of_different_loudness_come_out_at_the_target(tmp_path, real_models):
     """am_michael reads about 5 LU quieter than am_adam; both books end at -18 LUFS ± 1.
     One pool reads both books (one model load per worker), an M4B and MP3 chapter files."""
-    from daemon.scheduler import Scheduler
+    from daemon.service.scheduler import Scheduler
 
     from .test_convert_e2e import JEKYLL
 

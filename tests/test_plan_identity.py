@@ -17,9 +17,16 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from daemon.converter import BookRun, PreparedBook, checkpoint_path, job_fingerprint, plan_fingerprint, prepare
-from daemon.engine import load_engine, synthesize_segment
+from daemon.converter import (
+    BookRun,
+    PreparedBook,
+    checkpoint_path,
+    job_fingerprint,
+    plan_fingerprint,
+    prepare,
+)
 from daemon.settings import BookSettings
+from daemon.synth.engine import load_engine, synthesize_segment
 
 from .epubs import simple_book
 from .test_resume import SENTENCES, TONE

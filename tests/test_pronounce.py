@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import InvalidSetting
-from daemon.pronounce import (MAX_ENTRIES, MAX_TOTAL_ENTRIES, Pronunciation, merged, parse_lexicon, phonemes,
-                              respell, words_in)
 from daemon.settings import BookSettings, requested_settings
+from daemon.speech.pronounce import (
+    MAX_ENTRIES,
+    MAX_TOTAL_ENTRIES,
+    Pronunciation,
+    merged,
+    parse_lexicon,
+    phonemes,
+    respell,
+    words_in,
+)
 
 from .epubs import simple_book
 
@@ -139,7 +147,7 @@ def test_inspect_shows_respellings_as_text_and_ipa_as_phonemes(tmp_path):
 @pytest.mark.model
 def test_the_model_hears_the_lexicon(real_models):
     """The same sentence with a name given a longer pronunciation comes out longer."""
-    from daemon.engine import EngineSettings, KokoroEngine
+    from daemon.synth.engine import EngineSettings, KokoroEngine
 
     engine = KokoroEngine(EngineSettings(str(real_models / "kokoro-v1.0.int8.onnx"),
                                          str(real_models / "voices-v1.0.bin")))

@@ -11,12 +11,12 @@ import soundfile
 
 from daemon.converter import BookRun, ConversionResult, checkpoint_path, place, prepare
 from daemon.converter import convert as pipeline
-from daemon.engine import EngineKind
 from daemon.errors import SynthesisFailed
-from daemon.executors import LocalPool
-from daemon.scheduler import Scheduler, convert
+from daemon.service.scheduler import Scheduler, convert
 from daemon.settings import BookSettings
-from daemon.stand_in_engines import stand_in_settings
+from daemon.synth.engine import EngineKind
+from daemon.synth.executors import LocalPool
+from daemon.synth.stand_ins import stand_in_settings
 
 from .epubs import simple_book
 

@@ -15,12 +15,12 @@ import soundfile
 from mutagen.id3 import ID3
 
 from daemon.converter import BookRun, prepare
-from daemon.engine import EngineKind
 from daemon.errors import SynthesisFailed
-from daemon.executors import LocalPool
-from daemon.scheduler import Scheduler
+from daemon.service.scheduler import Scheduler
 from daemon.settings import BookSettings
-from daemon.stand_in_engines import stand_in_settings
+from daemon.synth.engine import EngineKind
+from daemon.synth.executors import LocalPool
+from daemon.synth.stand_ins import stand_in_settings
 
 from .epubs import simple_book
 
@@ -117,8 +117,8 @@ def test_workers_die_with_their_parent(tmp_path):
     """A daemon killed with -9 leaves no worker behind (they would hold the model's memory)."""
     import subprocess
     import sys
-    script = ("import time; from daemon.executors import LocalPool; from daemon.engine import EngineKind; "
-              "from daemon.stand_in_engines import stand_in_settings; "
+    script = ("import time; from daemon.synth.executors import LocalPool; from daemon.synth.engine import EngineKind; "
+              "from daemon.synth.stand_ins import stand_in_settings; "
               "p = LocalPool(stand_in_settings(EngineKind.TONE), 2); p.start(); "
               "print(*p.worker_pids(), flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,

@@ -12,7 +12,7 @@ from mutagen.id3 import ID3
 
 from daemon.converter import BookRun, prepare
 from daemon.errors import OutputError, SynthesisFailed
-from daemon.scheduler import MAX_STRIKES, Scheduler, convert
+from daemon.service.scheduler import MAX_STRIKES, Scheduler, convert
 from daemon.settings import BookSettings
 
 from .epubs import simple_book

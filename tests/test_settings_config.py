@@ -10,8 +10,8 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError, InvalidSetting
-from daemon.languages import parse_voice
 from daemon.settings import BookSettings, format_chapters, load_sidecar, parse_chapters
+from daemon.speech.languages import parse_voice
 
 
 def test_sidecar_values_are_validated_and_typed(tmp_path):

@@ -7,11 +7,22 @@ import re
 
 import pytest
 
-from daemon.epub import Chapter, Paragraph
-from daemon.spoken import (MAX_PIECE, PAUSE_CHAPTER, PAUSE_CLAUSE, PAUSE_HEADING, PAUSE_PARAGRAPH,
-                           PAUSE_SENTENCE, chapter_pieces,
-                           number_words, pieces, plan_segments, roman_to_int, speakable,
-                           split_sentences)
+from daemon.book.epub import Chapter, Paragraph
+from daemon.speech.spoken import (
+    MAX_PIECE,
+    PAUSE_CHAPTER,
+    PAUSE_CLAUSE,
+    PAUSE_HEADING,
+    PAUSE_PARAGRAPH,
+    PAUSE_SENTENCE,
+    chapter_pieces,
+    number_words,
+    pieces,
+    plan_segments,
+    roman_to_int,
+    speakable,
+    split_sentences,
+)
 
 from .corpus import corpus_book
 
@@ -113,7 +124,7 @@ def test_a_long_cjk_sentence_is_cut_at_its_commas_never_mid_word():
 def test_japanese_corpus_chapter_is_cut_at_sentence_ends():
     """Natsume Sōseki's Kusamakura (IDPF sample): before, pieces were cut every 300
     characters wherever that fell; now every piece ends a sentence or a clause."""
-    from daemon.epub import read_book
+    from daemon.book.epub import read_book
     book = corpus_book("idpf_ja_kusamakura_vertical_PATCHED-no-audio.epub")
     chapter = read_book(book).readable()[0]
     cut = chapter_pieces(chapter, "ja")

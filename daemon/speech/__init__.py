@@ -1,4 +1,7 @@
-"""From printed text to what the narrator says.
+"""From printed text to what the narrator says: the book's paragraphs cut into spoken pieces
+and segments (:mod:`~daemon.speech.spoken`), words to phonemes (:mod:`~daemon.speech.g2p`),
+the listener's lexicon (:mod:`~daemon.speech.pronounce`), Kokoro's languages and voices
+(:mod:`~daemon.speech.languages`), and the normalisation of printed forms.
 
 Normalisation, split by concern: :mod:`~daemon.speech.normalize` (the entry point:
 ``normalize`` and ``trace``, and the order of the rules), one module per kind of printed

@@ -12,8 +12,15 @@ from __future__ import annotations
 import re
 
 from .context import (
-    NEXT_WORD, ONLY_CLOSING, SENTENCE_STARTERS, capitalised, next_char, next_word, only_opening_before,
-    prev_word, stop,
+    NEXT_WORD,
+    ONLY_CLOSING,
+    SENTENCE_STARTERS,
+    capitalised,
+    next_char,
+    next_word,
+    only_opening_before,
+    prev_word,
+    stop,
 )
 from .profiles import Profile
 from .rules import DIGIT, NEVER, Rule, alternatives

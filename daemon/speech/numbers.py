@@ -1,6 +1,6 @@
 """Number words: cardinals, ordinals, years, digits and decimals in each language family.
 
-The rules of the other modules, and the headings of :mod:`daemon.spoken`, say every
+The rules of the other modules, and the headings of :mod:`daemon.speech.spoken`, say every
 number through these functions.  Words come from ``num2words`` (English, French,
 Spanish, Italian, Brazilian Portuguese, Japanese), ``indic-numtowords`` (Hindi, which
 num2words lacks) and ``cn2an`` (Mandarin, likewise); both are imported only for a book
