@@ -66,8 +66,8 @@ class Affects:
 
     AUDIO = "audio"  # what is synthesised: in the plan's identity, so a change redoes the checkpoints
     READING = "reading"  # which text is read: in the plan's identity through the text itself
-    ENCODING = "encoding"  # how the checkpoints are encoded (daemon/audio/book_audio.py OutputOptions)
-    PLACEMENT = "placement"  # where the audiobook goes, not how it sounds (daemon/audio/library.py)
+    ENCODING = "encoding"  # how the checkpoints are encoded (OutputOptions, daemon/audio/formats.py)
+    PLACEMENT = "placement"  # where the audiobook goes, not how it sounds (daemon/audio/placement.py)
     TAGS = "tags"  # what the audiobook's tags and the status say
     ALL = (AUDIO, READING, ENCODING, PLACEMENT, TAGS)
 

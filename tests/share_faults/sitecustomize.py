@@ -29,7 +29,7 @@ if _spec:
         for _ in range(6):
             if frame is None:
                 return False
-            if frame.f_code.co_filename.endswith(os.path.join("daemon", "intake.py")):
+            if frame.f_code.co_filename.endswith(os.path.join("daemon", "service", "intake.py")):
                 return True
             frame = frame.f_back
         return False
