@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import Cancelled, InboxError
 
 if TYPE_CHECKING:
-    from .converter import ConversionResult, Progress
+    from .converter import ConversionResult, PreparedBook, Progress
 
 
 class JobStatus(str, enum.Enum):
@@ -79,6 +79,18 @@ class JobLife:
         """Write the record as it is now (a field changed outside the job's life: where its
         source went, a new identity)."""
         self._written()
+
+    def describe(self, prepared: "PreparedBook", key: str) -> None:
+        """What the job converts, as the book was read with its settings (not yet written):
+        when it is taken, and again when a job resumed after a restart reads its book anew,
+        whose sidecar or folder.yaml may have changed meanwhile (its checkpoints are kept
+        when only the bitrate, format, title or layout did)."""
+        self.job_key = key
+        self.settings = prepared.settings.as_record()
+        self.title, self.author = prepared.title, prepared.author
+        self.chars_total = prepared.chars_total
+        self.chapters = [{"index": c.index, "title": c.title, "chars": c.chars, "status": "queued"}
+                         for c in prepared.chapters]
 
     def requeue(self) -> None:
         """Back in the queue (a job resumed after a restart): "queued" until a worker has its

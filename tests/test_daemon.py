@@ -192,11 +192,15 @@ def test_kill_9_mid_book_then_restart_resumes_from_checkpoints(tmp_path, daemon)
     d.wait_for(lambda: len(list(processing.glob("*/segment-*.flac"))) >= 2, 120, "two checkpoints")
     d.kill()
     finished_before = len(list(processing.glob("*/segment-*.flac")))
+    # A title and a bitrate given while it was down change the tags and the encoding, not
+    # what is said: every checkpoint is kept, and the status says what the book now is.
+    (d.inbox / "Long.yaml").write_text("title: Long Night\nbitrate: 96\n")
     d.start()
     [status] = d.wait_finished(1, timeout=180)
     assert status["status"] == "completed"
     log = d.log.read_text()
     assert f"resuming, {finished_before} of" in log
+    assert status["title"] == "Long Night" and status["settings"]["bitrate"] == 96
     assert len(list(d.outbox.glob("*.mp3"))) == 1 and len(d.statuses()) == 1
 
     reference = Daemon(tmp_path / "ref", engine="tone")

@@ -188,14 +188,11 @@ class Intake:
         original = self._original(key, admitted.relative)
         job = self._new_job(admitted.book, admitted.relative, prepared.source_sha256, key, admitted.ticket,
                             admitted)
-        job.settings = prepared.settings.as_record()
         job.uploaded = admitted.ticket is not None
         if original is not None:
+            job.settings = prepared.settings.as_record()
             return Follower(job, original)  # the service has it follow the original (Job.follow)
-        job.title, job.author = prepared.title, prepared.author
-        job.chars_total = prepared.chars_total
-        job.chapters = [{"index": c.index, "title": c.title, "chars": c.chars, "status": "queued"}
-                        for c in prepared.chapters]
+        job.describe(prepared, key)
         return NewJob(job, prepared, read.segments)
 
     # ------------------------------------------------------------------ known files

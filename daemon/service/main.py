@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from daemon.config import Config
-from daemon.converter import ConversionResult, discard_leftovers
+from daemon.converter import ConversionResult, discard_leftovers, job_fingerprint
 from daemon.errors import Cancelled, InboxError, ModelMissing, StartupError, TryLater
 from daemon.files import ignore_lease_breaks, shown_name, transient
 from daemon.mailbox import DaemonLock, Mailbox
@@ -299,6 +299,7 @@ class Service:
             self.watcher.forget(self.paths.inbox / job.source)
             return
         job.source_identity = outcome.book.identity  # a network mount may have renumbered it
+        job.describe(prepared, job_fingerprint(prepared))  # with the settings it is read with now
         self.runner.enqueue(job, prepared, outcome.book.segments)
         job.requeue()
         log.info("job %s: resuming %s", job.job_id, shown_name(job.source))
