@@ -44,7 +44,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .files import open_for_writing, open_regular
-from .settings import sidecar_of
+from .settings import SIDECAR_SUFFIXES, sidecar_of
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ class InboxWatcher:
             return None
         if is_book(path):
             return path
-        if path.suffix.lower() in (".yaml", ".yml") and not ignored(path.name):
+        if path.suffix in SIDECAR_SUFFIXES and not ignored(path.name):
             for candidate in path.parent.glob(f"{_glob_escape(path.stem)}.*"):
                 if is_book(candidate):
                     return candidate

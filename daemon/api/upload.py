@@ -41,7 +41,7 @@ from daemon.config import Config
 from daemon.errors import InvalidSetting
 from daemon.files import NAME_MAX, fit_name, free_name, sync_folder, temp_path
 from daemon.mailbox import Mailbox, UploadTicket
-from daemon.settings import SPEED_RANGE, BookSettings, check_setting
+from daemon.settings import SIDECAR_SUFFIXES, SPEED_RANGE, BookSettings, check_setting
 from daemon.speech.languages import LANGUAGES
 from daemon.status import utc_now
 
@@ -59,7 +59,7 @@ RETRY_QUEUE_FULL = 60  # seconds to suggest when the queue is full
 class ApiError(Exception):
     """An answer in the original API's error shape: ``{"detail": {"type", "loc", "msg"}}``.
 
-    It lives here, beside the flow that raises most of them, and ``api.py`` maps it
+    It lives here, beside the flow that raises most of them, and ``plugins.py`` maps it
     to a response in one place (its error plugin).
     """
 
@@ -307,7 +307,7 @@ def deliver(tmp: Path, name: str, settings: dict[str, Any], inbox: Path, mailbox
 
 def _name_in_use(path: Path) -> bool:
     # A sidecar of that name would apply to the book, so it rules the name out as well.
-    return any(os.path.lexists(p) for p in (path, path.with_suffix(".yaml"), path.with_suffix(".yml")))
+    return any(os.path.lexists(p) for p in (path, *(path.with_suffix(s) for s in SIDECAR_SUFFIXES)))
 
 
 def _try_name(tmp: Path, path: Path, job_id: str, settings: dict[str, Any],

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
+from daemon.book.metadata import AUTHOR_JOINER
 from daemon.errors import OutputError
 from daemon.files import (
     atomic_write_bytes,
@@ -90,7 +91,7 @@ def library_folders(title: str, authors: tuple[str, ...], series: str | None,
     read as author 'Series'.  Several authors are joined with ' & ', which the scanner
     splits back into names.
     """
-    author = sanitize_filename(" & ".join(a for a in authors if a.strip()))
+    author = sanitize_filename(AUTHOR_JOINER.join(a for a in authors if a.strip()))
     if not author:
         return (title_folder_name(title),)
     series_name = sanitize_filename(series or "")

@@ -26,7 +26,7 @@ STEPS_PER_BLOCK = 4
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU below the absolute-gated loudness
 # A sample ceiling below the true-peak ceiling: the peaks between samples of 24 kHz
-# speech and the codec's own overshoot (daemon/audio/book_audio.py has one per format).
+# speech and the codec's own overshoot (each AudioFormat in daemon/audio/formats.py has its own).
 TRUE_PEAK_MARGIN_DB = 1.0
 
 

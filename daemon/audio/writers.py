@@ -89,7 +89,7 @@ class Mp3Writer:
 class M4bWriter:
     """Appends PCM to an AAC M4B under a temporary name, through PyAV; ``finish`` sets
     the chapters, closes, tags and renames it into place.  FFmpeg's errors come out as
-    RuntimeError, like libsndfile's.  ``kbps`` is AAC's own (audio_formats.aac_bitrate)."""
+    RuntimeError, like libsndfile's.  ``kbps`` is AAC's own (formats.aac_bitrate)."""
 
     def __init__(self, final_path: Path, kbps: int) -> None:
         import av

@@ -1,6 +1,6 @@
 """From the text of a book's documents to its chapters: what each is called, what is not read.
 
-The walk (``book_text``) gives one draft per table-of-contents entry.  Here the
+The walk (``text``) gives one draft per table-of-contents entry.  Here the
 drafts become numbered chapters, the way a narrator would present the book:
 
 - Project Gutenberg's header and licence go, by their markup or, in older

@@ -7,9 +7,9 @@ XML file goes through ``markup.parse_xml``, which refuses entity declarations
 (XXE, "billion laughs"); every ZIP member is read with a size budget (ZIP
 bombs); the file itself is opened only if it is a regular file.
 
-The parts: ``epub_archive`` opens the ZIP safely, ``epub_package`` reads the
+The parts: ``archive`` opens the ZIP safely, ``package`` reads the
 OPF and the table of contents, ``metadata`` the catalogue data (once: every
-user reads it from ``Book.metadata``), ``book_text`` turns the documents into
+user reads it from ``Book.metadata``), ``text`` turns the documents into
 paragraphs, ``chapters`` decides what each chapter is called and which parts of
 the book are not read.  This module puts them together.
 """

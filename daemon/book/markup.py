@@ -24,7 +24,7 @@ from daemon.errors import NotAnEpub, UnsafeEpub
 MAX_DEPTH = 1_000
 
 # XHTML elements whose content is never read aloud, and those that end a paragraph: the
-# text walk (book_text) and the notes (book_notes) read a page by the same vocabulary.
+# text walk (text.py) and the notes (notes.py) read a page by the same vocabulary.
 SILENT_TAGS = {"head", "script", "style", "rt", "rp", "img", "math", "audio", "video", "object",
                "iframe", "template", "button", "input", "select", "textarea"}
 BLOCK_TAGS = {
@@ -58,7 +58,7 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
     raw = text.encode("utf-8")
     for recover in (False, True):
         # huge_tree: deep nesting and long text nodes are read, not cut; the ZIP budget
-        # (epub.py) bounds the document's size, MAX_DEPTH its depth
+        # (archive.py) bounds the document's size, MAX_DEPTH its depth
         parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
             recover=recover, encoding="utf-8", remove_comments=True, remove_pis=True,

@@ -1,5 +1,5 @@
 """Notes in a book: which links cite a note, what each note says, and which elements are
-notes, so the walk (book_text) reads a note after the paragraph that cites it, never
+notes, so the walk (text.py) reads a note after the paragraph that cites it, never
 where it stands.
 
 Footnotes, endnotes and Project Gutenberg's ``fnanchor`` notes are recognised by their

@@ -20,7 +20,7 @@ read:
   skipped with a reason.
 
 Which links cite notes and what the notes say is found beforehand by
-``book_notes.NoteIndex``; ``book_tables`` turns a table's rows into sentences.
+``notes.NoteIndex``; ``tables`` turns a table's rows into sentences.
 """
 
 from __future__ import annotations

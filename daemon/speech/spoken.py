@@ -36,7 +36,7 @@ PAUSE_PARAGRAPH = 0.75
 PAUSE_HEADING = 1.0
 PAUSE_CHAPTER = 2.0
 PAUSE_LINE = 0.45  # between lines of verse: a breath, not a paragraph
-# After a paragraph of each kind (book_text.Paragraph.kind); others get PAUSE_PARAGRAPH.
+# After a paragraph of each kind (book.text.Paragraph.kind); others get PAUSE_PARAGRAPH.
 PAUSE_AFTER = {"verse": PAUSE_LINE, "table": PAUSE_SENTENCE}
 
 # Abbreviations whose full stop is not a sentence end, for text that did not go through

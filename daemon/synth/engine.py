@@ -9,7 +9,7 @@ other machines) run it.
 
 The model is loaded once per process, by ``load_engine`` when a worker starts.
 The model-free stand-ins that tests and benchmarks read with live in
-``stand_in_engines``, which this module never imports: their settings carry their
+``synth.stand_ins``, which this module never imports: their settings carry their
 class (``EngineSettings.stand_in``), so only the hidden ``--engine`` flag loads them.
 """
 
@@ -42,7 +42,7 @@ PROVIDER_NAMES = {"cpu": CPU, "cuda": CUDA}
 
 
 class EngineKind(str, enum.Enum):
-    """The Kokoro model, or a model-free stand-in (``stand_in_engines``) for tests and benchmarks.
+    """The Kokoro model, or a model-free stand-in (``synth.stand_ins``) for tests and benchmarks.
 
     Only the names live here (the hidden ``--engine`` flag's choices, a Dask worker's identity).
     """
@@ -64,14 +64,14 @@ class EngineSettings:
     provider: str = CPU
     kind: EngineKind = EngineKind.KOKORO
     level: float = 0.2  # the tone engines' amplitude: books of different loudness in tests
-    # The class a stand-in kind reads with (``stand_in_engines.stand_in_settings`` sets it), so
+    # The class a stand-in kind reads with (``stand_ins.stand_in_settings`` sets it), so
     # that this module never imports the stand-ins; pickled by name into the worker processes.
     stand_in: Callable[["EngineSettings"], "Engine"] | None = None
 
     def __post_init__(self) -> None:
         if (self.kind is EngineKind.KOKORO) != (self.stand_in is None):
             raise ValueError(f"the {self.kind} engine needs settings from "
-                             "stand_in_engines.stand_in_settings, the Kokoro engine no stand-in class")
+                             "stand_ins.stand_in_settings, the Kokoro engine no stand-in class")
 
 
 class Engine(Protocol):
