@@ -239,8 +239,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     # a library book's audio goes where its placement says; a flat one where --output says
     output = None if placement.staged else \
         _output_path(args.book, args.output, args.overwrite, SUFFIXES[prepared.settings.format])
-    # named by what is read, so a rerun in another format or loudness takes the checkpoints
-    job_dir = config.paths.processing / f"convert-{plan_fingerprint(prepared)[:16]}"
+    job_dir = config.paths.processing / checkpoint_folder(prepared, args.engine, config.models_variant)
     print(visible(f"{prepared.title} by {prepared.author or 'unknown author'}: {len(prepared.chapters)} chapters, "
                   f"{prepared.chars_total:,} characters, voice {prepared.settings.voice}, "
                   f"language {prepared.settings.lang}"), file=sys.stderr)
@@ -259,6 +258,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
                   + (f"; resumed {result.segments_resumed} finished segments" if result.segments_resumed else "")),
           file=sys.stderr)
     return 0
+
+
+def checkpoint_folder(prepared: PreparedBook, engine: EngineKind, variant: str) -> str:
+    """Where ``convert`` keeps a book's checkpoints: named by what is read (the plan's
+    identity), so a rerun in another bitrate, format or title takes them, and by the voice
+    that reads it (the engine and the model's variant), so no other voice's audio is taken."""
+    voice_model = variant if engine is EngineKind.KOKORO else engine.value
+    return f"convert-{voice_model}-{plan_fingerprint(prepared)[:16]}"
 
 
 def _convert_checkpoints(args: argparse.Namespace) -> str | None:

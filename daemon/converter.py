@@ -181,9 +181,14 @@ def job_fingerprint(prepared: PreparedBook) -> str:
     """The job's identity: the same source and every setting that changes what comes out
     (its sound, its encoding, its tags, where it goes) -> the same job, and a second drop is
     a duplicate of the first.  So a book dropped for the library is converted for the library,
-    not pointed at a flat MP3 made earlier, while both share the plan (``plan_fingerprint``)."""
+    not pointed at a flat MP3 made earlier, while both share the plan (``plan_fingerprint``).
+    The text read is in it too: the config's ``skip_boilerplate`` changes it without a setting."""
+    text = hashlib.sha256()
+    for chapter in prepared.chapters:
+        for paragraph in chapter.paragraphs:
+            text.update(paragraph.text.encode("utf-8", "surrogatepass") + b"\0")
     record = {"sha256": prepared.source_sha256, "settings": prepared.settings.plain(),
-              "chapters": [c.index for c in prepared.chapters], "plan": PLAN_VERSION}
+              "chapters": [c.index for c in prepared.chapters], "text": text.hexdigest(), "plan": PLAN_VERSION}
     return _digest(record)
 
 

@@ -32,7 +32,7 @@ import yaml
 
 from daemon.audio.formats import FORMATS as AUDIO_FORMATS
 from daemon.audio.formats import OutputOptions
-from daemon.book.epub import ReadingOptions
+from daemon.book.options import ReadingOptions
 from daemon.speech.languages import check_language, default_voice, language_for_book, parse_voice
 from daemon.speech.pronounce import LEXICON_FILE, Lexicon, as_mapping, check_total, parse_lexicon
 from daemon.speech.pronounce import merged as merge_lexicons

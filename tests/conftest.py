@@ -101,6 +101,10 @@ def processes_only_where_marked(request: pytest.FixtureRequest, monkeypatch: pyt
     would otherwise slip into `make test-fast` unmarked."""
     if request.node.get_closest_marker("processes") or request.node.get_closest_marker("model"):
         return
+    # Importing kokoro_onnx runs ldconfig once (phonemizer's dlinfo calls
+    # ctypes.util.find_library): done before the guard, so the first test that reads a
+    # lexicon is not blamed for it, whichever test that happens to be.
+    import kokoro_onnx  # noqa: F401
 
     def refuse(*args: object, **kwargs: object) -> None:
         pytest.fail(f"{request.node.nodeid} starts a process: add @pytest.mark.processes", pytrace=False)

@@ -26,7 +26,8 @@ from daemon.converter import (
     prepare,
 )
 from daemon.settings import BookSettings
-from daemon.synth.engine import load_engine, synthesize_segment
+from daemon.cli import checkpoint_folder
+from daemon.synth.engine import EngineKind, load_engine, synthesize_segment
 
 from .epubs import simple_book
 from .test_resume import SENTENCES, TONE
@@ -97,7 +98,7 @@ def test_convert_resumes_after_a_new_bitrate_and_title(tmp_path):
     """The command line keeps a book's checkpoints in a folder named by the plan's identity,
     so a rerun with another bitrate (a flag) and title (a sidecar) finds every one of them."""
     processing = tmp_path / "processing"
-    job_dir = processing / f"convert-{plan_fingerprint(prepared_book(tmp_path))[:16]}"
+    job_dir = processing / checkpoint_folder(prepared_book(tmp_path), EngineKind.TONE, "int8")
     total = checkpointed(prepared_book(tmp_path), job_dir)
     (tmp_path / "book.yaml").write_text("title: Another Title\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_INBOX_")} | {

@@ -265,3 +265,11 @@ def test_a_book_named_lexicon_keeps_its_sidecar_and_the_folder_keeps_its_lexicon
         assert [entry.word for entry in found.pronounce] == ["Hyde"] and found.speed == 1.5, name
     (words / "folder.yml").write_text("speed: 0.8\n")
     assert sidecar_of(words / "folder.epub") == words / "folder.yml"
+
+
+def test_reading_a_book_on_its_own_reads_it_with_the_settings_defaults():
+    """read_book's own options (for a book read outside a conversion) are the settings'."""
+    from daemon.book.options import ReadingOptions
+    from daemon.settings import BookSettings, reading_options
+
+    assert ReadingOptions() == reading_options(BookSettings(), keep_boilerplate=False)

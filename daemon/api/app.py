@@ -38,7 +38,7 @@ from daemon.config import Config
 from daemon.files import inside
 from daemon.mailbox import Mailbox
 from daemon.speech.languages import LANGUAGES, VOICES, describe_voice
-from daemon.status import audio_files
+from daemon.status import ACTIVE, audio_files
 from daemon.synth.voice_samples import SampleUnavailable, VoiceSamples
 
 from .feed import FEED_ITEMS, FeedLinks, FileFactsCache, build_feed, chapters_json
@@ -78,7 +78,7 @@ def list_jobs() -> dict[str, Any]:
 
 def cancel_job(job_id: str) -> dict[str, Any]:
     record = _job_or_404(job_id)
-    if record["status"] not in ("queued", "processing"):
+    if record["status"] not in ACTIVE:
         raise ApiError(409, f"the job is {record['status']}, not queued or processing", ["path", "job_id"])
     ctx().mailbox.request_cancel(job_id)
     bottle.response.status = 202

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 import bottle
 
 from daemon.mailbox import Mailbox, UploadTicket
-from daemon.status import JobIndex, JobStatus, is_job_id, journal_path
+from daemon.status import ACTIVE, JobIndex, JobStatus, is_job_id, journal_path
 
 from .upload import ApiError
 
@@ -182,7 +182,7 @@ class _Snapshot:
         ended = Totals()
         active = []
         for summary in ordered:
-            if summary["status"] in ("queued", "processing"):
+            if summary["status"] in ACTIVE:
                 active.append(summary["job_id"])
             else:
                 ended.add(summary)

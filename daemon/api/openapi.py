@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from daemon.audio.formats import FORMATS
+from daemon.settings import SPEED_RANGE, BookSettings
 from daemon.speech.languages import LANGUAGES, VOICES
+from daemon.status import JobStatus
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_STATUSES = ["queued", "processing", "completed", "failed", "cancelled"]
+_STATUSES = [status.value for status in JobStatus]
 _TOKEN_QUERY = {"name": "access_token", "in": "query", "required": False, "schema": {"type": "string"},
                 "description": "The token, for podcast apps and players that cannot send a header"}
+_AUDIO = {audio.mime_type: {"schema": {"type": "string", "format": "binary"}} for audio in FORMATS.values()}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
                                 "schema": {"type": "integer"}}}
 
@@ -94,8 +98,10 @@ OPENAPI: dict[str, Any] = {
                 "type": "object", "required": ["file", "voice"], "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "voice": {"type": "string", "example": "af_sarah"},
-                    "speed": {"type": "number", "default": 1.0, "minimum": 0.5, "maximum": 2.0},
-                    "lang": {"type": "string", "default": "en-us", "enum": list(LANGUAGES)}}}}}},
+                    "speed": {"type": "number", "default": BookSettings.speed, "minimum": SPEED_RANGE[0],
+                              "maximum": SPEED_RANGE[1]},
+                    "lang": {"type": "string", "enum": list(LANGUAGES),
+                             "description": "Default: the book's own language, else defaults.lang"}}}}}},
             "responses": {
                 "202": _json({"$ref": "#/components/schemas/Accepted"}, "Accepted; the job is queued"),
                 "400": _error("A bad form field, not an EPUB, or a Host this server does not answer to"),
@@ -146,10 +152,8 @@ OPENAPI: dict[str, Any] = {
                             "description": "Which file of a book split into chapter files (output_files), "
                                            "from 1; the first without it",
                             "schema": {"type": "integer", "minimum": 1}}],
-            "responses": {"200": {"description": "The MP3", "content": {"audio/mpeg": {
-                "schema": {"type": "string", "format": "binary"}}}},
-                "206": {"description": "Part of the MP3", "content": {"audio/mpeg": {
-                    "schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "The audiobook", "content": _AUDIO},
+                "206": {"description": "Part of the audiobook", "content": _AUDIO},
                 "304": {"description": "Not modified"},
                 "400": _error("part is not a number"),
                 "401": _error("Missing or wrong token"), "404": _error("Unknown job, not ready, or no such part"),

@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from .text import Draft, Paragraph, ReadingOptions
+from .options import ReadingOptions
+from .text import Draft, Paragraph
 
 LONG_CHAPTER = 60_000  # characters (about an hour of audio)
 MIN_PART = 2_000  # a split never leaves a part shorter than this

@@ -29,8 +29,9 @@ from .archive import EpubArchive, check_drm
 from .chapters import MERGED, Chapter, TocEntry, build_chapters
 from .markup import parse_xml, types_of
 from .metadata import Metadata
+from .options import ReadingOptions
 from .package import XHTML_TYPES, Package, read_nav, read_ncx, read_package, resolve
-from .text import SKIPPED_TYPES, NoteIndex, Paragraph, ReadingOptions, TextWalker
+from .text import SKIPPED_TYPES, NoteIndex, Paragraph, TextWalker
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from lxml import etree
 
 from .markup import BLOCK_TAGS, SILENT_TAGS, clean, local, types_of
 from .notes import NoteIndex
+from .options import ReadingOptions
 from .tables import is_layout_table, spoken_row, table_rows
 
 # epub:type / landmark / guide types that are not read aloud, with the reason shown.
@@ -101,14 +102,6 @@ class Paragraph:
     text: str
     heading: bool = False
     kind: str = "text"  # text | heading | note | verse | table | announcement
-
-
-@dataclass(frozen=True)
-class ReadingOptions:
-    keep_boilerplate: bool = False
-    notes: str = "inline"  # inline | end_of_chapter | skip
-    tables: str = "rows"  # rows | skip
-    lang: str | None = None  # the language asked for; else the book's own (for the few words added)
 
 
 @dataclass
